@@ -1,0 +1,1 @@
+"""ELT: raw landing files -> validated, deduplicated, versioned Delta tables."""

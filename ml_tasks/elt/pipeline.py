@@ -1,0 +1,68 @@
+"""The ELT stages for one data interval, as plain functions the DAG and the CLI both call."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ml_tasks.elt.contracts import load_contract
+from ml_tasks.elt.events import TableRun, curate_events
+from ml_tasks.elt.machines import curate_machines, known_machine_ids
+from ml_tasks.elt.work_orders import curate_work_orders
+from ml_tasks.settings import Settings, get_settings
+
+
+def load_machines(
+    day: date, *, settings: Settings | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """Stage 1: the machines reference table (other stages check machine ids against it)."""
+    return curate_machines(settings or get_settings(), day=day, run_id=run_id).as_dict()
+
+
+def curate_telemetry(
+    day: date, *, settings: Settings | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """Stage 2a: one landing day of telemetry events."""
+    s = settings or get_settings()
+    known = {"machines.machine_id": known_machine_ids(s)}
+    contract = load_contract("telemetry", s.contracts_dir)
+    return curate_events(contract, day, s, known=known, run_id=run_id).as_dict()
+
+
+def curate_maintenance(
+    day: date, *, settings: Settings | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """Stage 2b: one landing day of work-order changes, then the current state."""
+    s = settings or get_settings()
+    known = {"machines.machine_id": known_machine_ids(s)}
+    history, current = curate_work_orders(day, s, known=known, run_id=run_id)
+    return {"history": history.as_dict(), "current": current.as_dict()}
+
+
+def run_elt(
+    day: date, *, settings: Settings | None = None, run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """All stages for one day, in order (the CLI's ``elt`` command)."""
+    s = settings or get_settings()
+    machines = load_machines(day, settings=s, run_id=run_id)
+    telemetry = curate_telemetry(day, settings=s, run_id=run_id)
+    maintenance = curate_maintenance(day, settings=s, run_id=run_id)
+    return [machines, telemetry, maintenance["history"], maintenance["current"]]
+
+
+def format_runs(runs: list[dict[str, Any]]) -> str:
+    """A readable table of table runs: rows read, curated, quarantined (by reason), duplicates."""
+    lines = [
+        f"{'table':<22}{'interval':<12}{'read':>9}{'curated':>9}{'quarant.':>9}{'dups':>7}{'version':>8}"
+    ]
+    for r in runs:
+        lines.append(
+            f"{r['table']:<22}{r['interval']:<12}{r['rows_read']:>9}{r['rows_curated']:>9}"
+            f"{r['rows_quarantined']:>9}{r['rows_duplicate']:>7}{r['version']!s:>8}"
+        )
+        for reason, count in r.get("quarantine_reasons", {}).items():
+            lines.append(f"{'':<34}  quarantined {reason}: {count}")
+    return "\n".join(lines)
+
+
+__all__ = ["TableRun", "curate_maintenance", "curate_telemetry", "load_machines", "run_elt"]
