@@ -1,0 +1,57 @@
+# ML platform on Apache Airflow 3. `make help` lists the targets.
+# Every target sets itself up: it creates .venv and installs the pinned requirements first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FROM ?= 2026-10-01
+TO ?= 2026-10-03
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint unit integration ui backfill bench status clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip check
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the pinned requirements
+
+run: $(STAMP) ## Main job: init Airflow, generate 30 days of demo data, run the nightly DAGs, summarise
+	$(PY) -m ml_tasks demo
+
+test: $(STAMP) ## Run all checks: ruff, then unit, DAG and integration tests
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest tests/unit tests/dags
+	$(PY) -m pytest tests/integration
+
+lint: $(STAMP) ## ruff (with Airflow's AIR rules)
+	$(VENV)/bin/ruff check .
+
+unit: $(STAMP) ## Unit and DAG-integrity tests only
+	$(PY) -m pytest tests/unit tests/dags
+
+integration: $(STAMP) ## Integration tests (real Airflow dag.test runs)
+	$(PY) -m pytest tests/integration
+
+ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
+	$(PY) -m ml_tasks ui
+
+backfill: $(STAMP) ## Backfill a DAG from the CLI: make backfill FROM=2026-10-01 TO=2026-10-03 [DAG=elt_telemetry]
+	$(PY) -m ml_tasks backfill --dag-id $(or $(DAG),elt_telemetry) --from $(FROM) --to $(TO)
+
+bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
+	$(PY) bench/elt.py
+
+status: $(STAMP) ## Current dataset versions
+	$(PY) -m ml_tasks status
+
+clean: ## Remove the embedded platform state (.platform/)
+	rm -rf .platform

@@ -1,0 +1,54 @@
+"""Small builders shared by the tests: landing files and table reads."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+MACHINES_CSV = (
+    "machine_id,plant_id,line_id,machine_model,install_date\n"
+    "M-0001,P1,P1-L1,CNC-A,2020-01-01\n"
+    "M-0002,P2,P2-L1,PUMP-C,2021-05-01\n"
+)
+
+
+def event(event_id: str | None, ts: str, machine: str = "M-0001", **sensors: Any) -> dict:
+    """A telemetry event with sane readings, overridable per sensor."""
+    row = {
+        "event_id": event_id,
+        "machine_id": machine,
+        "event_ts": ts,
+        "temperature_c": 60.0,
+        "vibration_mm_s": 2.5,
+        "pressure_bar": 6.0,
+        "rotation_rpm": 3000.0,
+        "power_kw": 15.0,
+    }
+    row.update(sensors)
+    return row
+
+
+def write_landing(landing: Path, source: str, day: date, rows: list[dict | str]) -> Path:
+    """Write one landing file; a ``str`` row is written verbatim (for malformed lines)."""
+    folder = landing / source / f"date={day.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("events.jsonl" if source == "telemetry" else "cdc.jsonl")
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def write_machines(landing: Path, text: str = MACHINES_CSV) -> None:
+    (landing / "reference").mkdir(parents=True, exist_ok=True)
+    (landing / "reference" / "machines.csv").write_text(text)
+
+
+def read_sorted(settings: Any, table: str, key: str) -> Any:
+    """A curated table as a pandas frame sorted by ``key`` (None when absent)."""
+    from ml_tasks.elt import lake
+
+    data = lake.read_table(settings.table_uri(table), settings)
+    if data is None:
+        return None
+    return data.to_pandas().sort_values(key).reset_index(drop=True)
