@@ -57,7 +57,7 @@ def _run(settings, *days):
 
 
 def test_counts_add_up_and_duplicates_are_counted(landed):
-    r1, r2, r3 = _run(landed, D1, D2, D3)
+    r1, r2, _ = _run(landed, D1, D2, D3)
     assert (r1["rows_read"], r1["rows_curated"], r1["rows_duplicate"]) == (3, 2, 1)
     assert (r2["rows_read"], r2["rows_curated"], r2["rows_duplicate"]) == (3, 2, 1)
     table = read_sorted(landed, "telemetry", "event_id")
@@ -129,7 +129,7 @@ def test_bad_share_fails_after_writing_quarantine_and_keeps_curated(landed):
     assert read_sorted(landed, "telemetry", "event_id").equals(before)
     quarantine = read_sorted(landed, "quarantine_telemetry", "line_no")
     assert list(quarantine["reason"]) == ["malformed_json", "unknown_machine", "unknown_machine"]
-    assert list(quarantine["raw_line"])[0] == "{not json"
+    assert quarantine["raw_line"].iloc[0] == "{not json"
 
 
 def test_quarantine_is_replaced_per_landing_day(landed):
