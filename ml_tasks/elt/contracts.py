@@ -115,6 +115,22 @@ def load_contract(name: str, contracts_dir: Path | None = None) -> Contract:
     )
 
 
+def arrow_schema(contract: Contract) -> Any:
+    """The Arrow schema of the contract's columns: fixed types, so an all-null day still writes."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "float64": pa.float64(),
+        "int64": pa.int64(),
+        "timestamp": pa.timestamp("us", "UTC"),
+        "date": pa.date32(),
+    }
+    return pa.schema(
+        [pa.field(c.name, types[c.type], nullable=c.nullable) for c in contract.columns]
+    )
+
+
 def build_schema(
     contract: Contract,
     *,

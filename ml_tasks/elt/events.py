@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ml_tasks.elt import lake, manifest
-from ml_tasks.elt.contracts import Contract, build_schema
+from ml_tasks.elt.contracts import Contract, arrow_schema, build_schema
 from ml_tasks.elt.landing import landing_files, parse_json_lines, read_lines
 from ml_tasks.elt.validate import QUARANTINE_COLUMNS, validate
 from ml_tasks.settings import Settings
@@ -165,14 +165,11 @@ def _keys_from_earlier_days(
 
 
 def _curated_table(frame: pd.DataFrame, contract: Contract, day: date) -> pa.Table:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    event_time = pc.cast(table.column(contract.event_time or ""), pa.timestamp("us", "UTC"))
-    table = table.set_column(
-        table.schema.get_field_index(contract.event_time or ""),
-        contract.event_time or "",
-        event_time,
-    )
-    event_date = pc.cast(event_time, pa.date32())
+    schema = arrow_schema(contract)
+    # Nullability is enforced by the contract checks; Delta columns stay nullable for evolution.
+    schema = pa.schema([f.with_nullable(True) for f in schema])
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    event_date = pc.cast(table.column(contract.event_time or ""), pa.date32())
     table = table.append_column(contract.partition_by or "", event_date)
     return table.append_column(INGEST, pa.array([day] * table.num_rows, pa.date32()))
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml_tasks.elt import lake, manifest
-from ml_tasks.elt.contracts import Contract, build_schema, load_contract
+from ml_tasks.elt.contracts import Contract, arrow_schema, build_schema, load_contract
 from ml_tasks.elt.events import TableRun
 from ml_tasks.elt.validate import validate
 from ml_tasks.settings import Settings
@@ -52,7 +52,7 @@ def curate_machines(settings: Settings, *, day: date, run_id: str | None = None)
 
     uri = settings.table_uri(contract.curated_table)
     frame = checked.valid[contract.column_names].sort_values(contract.primary_key)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, schema=arrow_schema(contract), preserve_index=False)
     current = lake.read_table(uri, settings)
     run = TableRun(
         table=contract.curated_table,

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml_tasks.elt import lake, manifest
-from ml_tasks.elt.contracts import Contract, load_contract
+from ml_tasks.elt.contracts import Contract, arrow_schema, load_contract
 from ml_tasks.elt.events import TableRun, curate_events
 from ml_tasks.elt.pseudonymise import load_key, pseudonymise
 from ml_tasks.settings import Settings
@@ -22,8 +22,6 @@ from ml_tasks.settings import Settings
 
 def current_state(history: pd.DataFrame, *, key: str = "work_order_id") -> pd.DataFrame:
     """Latest change per ``key`` by ``lsn``; orders whose latest change is a delete are gone."""
-    if history.empty:
-        return history.drop(columns=["op"], errors="ignore")
     latest = history.sort_values("lsn").drop_duplicates(key, keep="last")
     alive = latest.loc[latest["op"] != "delete"]
     state = alive.drop(columns=["op"]).rename(columns={"lsn": "last_lsn", "op_ts": "updated_ts"})
@@ -48,6 +46,16 @@ def curate_work_orders(
     return history_run, rebuild_current_state(contract, day, settings, run_id=run_id)
 
 
+def _state_schema(contract: Contract) -> pa.Schema:
+    """History schema without ``op``, with ``lsn``/``op_ts`` renamed as in :func:`current_state`."""
+    renamed = {"lsn": "last_lsn", "op_ts": "updated_ts"}
+    return pa.schema(
+        f.with_name(renamed.get(f.name, f.name)).with_nullable(True)
+        for f in arrow_schema(contract)
+        if f.name != "op"
+    )
+
+
 def rebuild_current_state(
     contract: Contract, day: date, settings: Settings, *, run_id: str | None = None
 ) -> TableRun:
@@ -55,9 +63,10 @@ def rebuild_current_state(
     assert contract.current_table and contract.entity_key
     history = lake.read_table(settings.table_uri(contract.curated_table), settings)
     assert history is not None, "history is written before the current state"
-    columns = [c for c in contract.column_names]
-    state = current_state(history.select(columns).to_pandas(), key=contract.entity_key)
-    table = pa.Table.from_pandas(state, preserve_index=False)
+    state = current_state(
+        history.select(contract.column_names).to_pandas(), key=contract.entity_key
+    )
+    table = pa.Table.from_pandas(state, schema=_state_schema(contract), preserve_index=False)
     uri = settings.table_uri(contract.current_table)
     current = lake.read_table(uri, settings)
     run = TableRun(

@@ -1,0 +1,1 @@
+"""Deterministic demo data: simulated machine telemetry and maintenance work orders."""

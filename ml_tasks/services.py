@@ -1,0 +1,777 @@
+"""Run the embedded Airflow's long-lived services: backfills through the scheduler, and the UI.
+
+Airflow 3 splits into separate processes: the **scheduler** (creates task instances and runs
+them with the LocalExecutor), the **dag-processor** (parses ``dags/`` into serialized DAGs),
+the **triggerer** (deferred tasks) and the **api-server** (UI, REST API and the *Execution
+API* that every task process reports to). A backfill therefore needs at least the api-server
+and the scheduler; ``airflow backfill create`` only writes queued runs.
+
+Every service starts in its own process group (session) with its output in
+``<AIRFLOW_HOME>/logs/services/<name>.log`` and a PID file in ``<AIRFLOW_HOME>/pids/``; stopping
+sends SIGTERM to the group and to every descendant (task processes move to their own groups),
+waits, then SIGKILLs what is left, because LocalExecutor workers ignore SIGTERM.
+
+Usage::
+
+    python -m ml_tasks.services backfill --from 2026-10-01 --to 2026-10-03
+    python -m ml_tasks.services ui
+    python -m ml_tasks.services stop      # only after a hard crash left services behind
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ml_tasks.settings import Settings, airflow_env, get_settings
+
+BACKFILL_COMPONENTS = ("api-server", "scheduler")
+UI_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+TERMINAL_STATES = frozenset({"success", "failed"})
+# Components whose liveness the API server's health endpoint reports (by its JSON key).
+HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
+# Stop the producers of work before the API server their task processes report to.
+STOP_ORDER = ("scheduler", "triggerer", "dag-processor", "api-server")
+PREFERRED_UI_PORT = 8080
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Service:
+    """One started Airflow component."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    pid_file: Path
+    create_time: float
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@dataclass
+class Services:
+    """What :func:`running_services` started: the processes and how to reach the API server."""
+
+    settings: Settings
+    env: dict[str, str]
+    api_port: int
+    services: dict[str, Service] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://localhost:{self.api_port}"
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {name: svc.pid for name, svc in self.services.items()}
+
+    def check_alive(self) -> None:
+        """Raise with the log tail of any service that exited on its own."""
+        for svc in self.services.values():
+            if svc.process.poll() is not None:
+                raise RuntimeError(
+                    f"airflow {svc.name} exited with code {svc.process.returncode}; "
+                    f"last lines of {svc.log_path}:\n{_tail(svc.log_path)}"
+                )
+
+
+def pid_dir(settings: Settings) -> Path:
+    return settings.airflow_home / "pids"
+
+
+def log_dir(settings: Settings) -> Path:
+    return settings.airflow_home / "logs" / "services"
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _free_port(preferred: int | None = None) -> int:
+    """``preferred`` when nothing listens there, else a port the OS hands out."""
+    candidates = ([preferred] if preferred else []) + [0]
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free TCP port")
+
+
+def service_env(settings: Settings, api_port: int) -> dict[str, str]:
+    """Environment shared by every service: the embedded settings plus consistent ports.
+
+    The task processes find the API server through ``execution_api_server_url`` (default
+    ``http://localhost:8080/execution/``), so the port must agree everywhere. The scheduler's
+    and triggerer's log servers default to 8793/8794 and would collide with another instance
+    on the same machine, so they get free ports too. Anything already set in the environment
+    wins, like in :func:`ml_tasks.settings.airflow_env`.
+    """
+    defaults = {
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+    }
+    env = {**os.environ, **airflow_env(settings)}
+    for key, value in defaults.items():
+        env[key] = os.environ.get(key) or value
+    return env
+
+
+def _write_pid_file(path: Path, name: str, pid: int, create_time: float, log: Path) -> None:
+    record = {"component": name, "pid": pid, "create_time": create_time, "log": str(log)}
+    path.write_text(json.dumps(record) + "\n")
+
+
+def _recorded_process(pid_file: Path) -> psutil.Process | None:
+    """The live process a PID file names, or None (the create time guards against PID reuse)."""
+    try:
+        record = json.loads(pid_file.read_text())
+        proc = psutil.Process(int(record["pid"]))
+        if abs(proc.create_time() - float(record["create_time"])) > 1.0:
+            return None
+        return proc if proc.status() != psutil.STATUS_ZOMBIE else None
+    except (OSError, ValueError, KeyError, psutil.Error):
+        return None
+
+
+def recorded_services(settings: Settings | None = None) -> dict[str, psutil.Process]:
+    """Services whose PID files exist and whose processes still run; stale files are removed."""
+    s = settings or get_settings()
+    alive = {}
+    for pid_file in sorted(pid_dir(s).glob("*.pid")):
+        proc = _recorded_process(pid_file)
+        if proc is None:
+            pid_file.unlink(missing_ok=True)
+        else:
+            alive[pid_file.stem] = proc
+    return alive
+
+
+def start_service(name: str, env: dict[str, str], settings: Settings) -> Service:
+    """Start ``airflow <name>`` in a new session so its whole group can be signalled."""
+    logs, pids = log_dir(settings), pid_dir(settings)
+    logs.mkdir(parents=True, exist_ok=True)
+    pids.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "airflow", name],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    create_time = psutil.Process(process.pid).create_time()
+    pid_file = pids / f"{name}.pid"
+    _write_pid_file(pid_file, name, process.pid, create_time, log_path)
+    print(f"started airflow {name} pid={process.pid} log={log_path}", flush=True)
+    return Service(name, process, log_path, pid_file, create_time)
+
+
+def _signal_tree(root: psutil.Process, pgid: int, sig: signal.Signals) -> list[psutil.Process]:
+    """Send ``sig`` to the process group and to every descendant; return all of them."""
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = [root]
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for proc in procs:
+        # Task processes call setpgid() and leave the group, so signal them one by one too.
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(sig)
+    return procs
+
+
+def stop_processes(roots: dict[str, psutil.Process], grace_s: float = 20.0) -> None:
+    """SIGTERM each root's group and descendants, wait ``grace_s``, SIGKILL the survivors."""
+    ordered = sorted(roots.items(), key=lambda kv: _stop_rank(kv[0]))
+    tracked: list[psutil.Process] = []
+    groups: list[int] = []
+    for _name, root in ordered:
+        groups.append(root.pid)  # started with start_new_session: pgid == pid
+        tracked.extend(_signal_tree(root, root.pid, signal.SIGTERM))
+    _gone, alive = psutil.wait_procs(tracked, timeout=grace_s)
+    if alive:
+        names = ", ".join(f"{p.pid}" for p in alive)
+        print(f"SIGKILL to processes that ignored SIGTERM: {names}", flush=True)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _stop_rank(name: str) -> int:
+    return STOP_ORDER.index(name) if name in STOP_ORDER else -1
+
+
+def stop_services(services: Services, grace_s: float = 20.0) -> None:
+    """Stop everything :func:`running_services` started and remove the PID files."""
+    roots = {}
+    for name, svc in services.services.items():
+        try:
+            roots[name] = psutil.Process(svc.pid)
+        except psutil.NoSuchProcess:
+            continue
+    if roots:
+        stop_processes(roots, grace_s)
+    for svc in services.services.values():
+        svc.process.poll()  # reap, so no zombie is left behind
+        svc.pid_file.unlink(missing_ok=True)
+    print(f"stopped airflow {', '.join(services.services)}", flush=True)
+
+
+def stop_recorded(settings: Settings | None = None, grace_s: float = 20.0) -> list[str]:
+    """Stop services recorded in the PID files (left behind by a crashed run)."""
+    s = settings or get_settings()
+    alive = recorded_services(s)
+    if alive:
+        stop_processes(alive, grace_s)
+    for pid_file in pid_dir(s).glob("*.pid"):
+        pid_file.unlink(missing_ok=True)
+    return sorted(alive)
+
+
+# --------------------------------------------------------------------------- health
+
+
+def _get_json(url: str, timeout: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _health(services: Services) -> dict[str, Any] | None:
+    """The API server's health document, or None while it (or its execution API) is not up."""
+    base = f"http://127.0.0.1:{services.api_port}"
+    try:
+        health = _get_json(f"{base}/api/v2/monitor/health")
+        _get_json(f"{base}/execution/health")
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return health if isinstance(health, dict) else None
+
+
+def _component_ready(health: dict[str, Any], name: str, since: datetime) -> bool:
+    """Healthy with a heartbeat from this start (a crashed predecessor may still look alive)."""
+    key = HEALTH_KEYS[name]
+    info = health.get(key) or {}
+    beat = info.get(f"latest_{key}_heartbeat")
+    if info.get("status") != "healthy" or not beat:
+        return False
+    return datetime.fromisoformat(beat) >= since
+
+
+def _jobs_check(name: str, env: dict[str, str]) -> bool:
+    """Liveness without an API server: ``airflow jobs check`` reads the job table."""
+    job_type = {
+        "scheduler": "SchedulerJob",
+        "dag-processor": "DagProcessorJob",
+        "triggerer": "TriggererJob",
+    }[name]
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "jobs", "check", "--job-type", job_type],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def wait_until_healthy(services: Services, since: datetime, timeout_s: float = 180.0) -> float:
+    """Block until every started component reports healthy; returns the seconds it took."""
+    start = time.monotonic()
+    pending = set(services.services)
+    while pending:
+        services.check_alive()
+        if time.monotonic() - start > timeout_s:
+            raise TimeoutError(
+                f"airflow {', '.join(sorted(pending))} not healthy after {timeout_s}s"
+            )
+        if "api-server" in services.services:
+            health = _health(services)
+            if health is not None:
+                pending.discard("api-server")
+                pending -= {n for n in pending if _component_ready(health, n, since)}
+        else:
+            pending -= {n for n in pending if _jobs_check(n, services.env)}
+        if pending:
+            time.sleep(1.0)
+    return time.monotonic() - start
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Generator[None, None, None]:
+    """Turn SIGTERM into SystemExit so ``finally`` blocks stop the services (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def running_services(
+    components: Sequence[str] = ("api-server", "scheduler", "dag-processor"),
+    settings: Settings | None = None,
+    *,
+    api_port: int | None = None,
+    startup_timeout_s: float = 180.0,
+    grace_s: float = 20.0,
+) -> Generator[Services, None, None]:
+    """Start ``components``, wait until they are healthy, yield, and always stop them.
+
+    Refuses to start while services recorded for the same AIRFLOW_HOME still run: two
+    schedulers on one SQLite database would fight over it.
+    """
+    s = settings or get_settings()
+    if alive := recorded_services(s):
+        listing = ", ".join(f"{name} pid={proc.pid}" for name, proc in alive.items())
+        raise RuntimeError(
+            f"Airflow services already running for {s.airflow_home}: {listing}. "
+            "Stop them first: python -m ml_tasks.services stop"
+        )
+    env_port = os.environ.get("AIRFLOW__API__PORT")
+    port = api_port or (int(env_port) if env_port else _free_port())
+    services = Services(settings=s, env=service_env(s, port), api_port=port)
+    with _sigterm_as_exit():
+        try:
+            since = datetime.now(UTC)
+            # The API server first: task processes cannot report without its Execution API.
+            for name in sorted(components, key=lambda n: n != "api-server"):
+                services.services[name] = start_service(name, services.env, s)
+            took = wait_until_healthy(services, since, startup_timeout_s)
+            print(f"airflow {', '.join(components)} healthy after {took:.1f}s", flush=True)
+            yield services
+        finally:
+            stop_services(services, grace_s)
+
+
+# --------------------------------------------------------------------------- backfill
+
+
+def _airflow_cli(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one ``airflow`` CLI command; raise with its output when it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"airflow {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def _orm(settings: Settings) -> None:
+    """Make the Airflow ORM in this process point at the embedded metadata DB."""
+    from ml_tasks.orchestration import use_embedded_airflow
+
+    use_embedded_airflow(settings)
+    from airflow.configuration import conf
+
+    configured = conf.get("database", "sql_alchemy_conn")
+    if configured != settings.airflow_db_uri:
+        # Airflow reads its config once, at first import: too late to repoint this process.
+        raise RuntimeError(
+            f"airflow was imported in this process with DB {configured!r}, not "
+            f"{settings.airflow_db_uri!r}; run the backfill in a fresh process "
+            "(python -m ml_tasks.services backfill ...)"
+        )
+
+
+@dataclass
+class _PauseState:
+    """What :func:`_unpause_for_backfill` changed, so it can be put back."""
+
+    was_paused: bool
+    next_dagrun_create_after: datetime | None
+
+
+def _unpause_for_backfill(dag_id: str) -> _PauseState:
+    """Unpause ``dag_id`` (the scheduler runs no task of a paused DAG, backfills included).
+
+    A paused DAG is unpaused for the backfill only: its next *scheduled* run is suppressed
+    (``next_dagrun_create_after`` cleared) so the scheduler does not also start the latest
+    daily interval, whose landing data usually does not exist. Nothing recomputes that field
+    while no dag-processor runs, which is why backfills run without one.
+    """
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dag_model = session.get(DagModel, dag_id)
+        if dag_model is None:
+            raise KeyError(f"DAG {dag_id!r} is not in the Airflow DB (import errors?)")
+        state = _PauseState(bool(dag_model.is_paused), dag_model.next_dagrun_create_after)
+        if state.was_paused:
+            dag_model.next_dagrun_create_after = None
+            dag_model.is_paused = False
+    return state
+
+
+def _restore_pause(dag_id: str, state: _PauseState) -> None:
+    """Pause the DAG again if the backfill unpaused it, with its schedule fields as before."""
+    if not state.was_paused:
+        return
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dag_model = session.get(DagModel, dag_id)
+        if dag_model is not None:
+            dag_model.is_paused = True
+            dag_model.next_dagrun_create_after = state.next_dagrun_create_after
+
+
+def _latest_backfill_id(dag_id: str) -> int:
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.max(Backfill.id)).where(Backfill.dag_id == dag_id)) or 0
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """One logical date of a backfill: its run's state, or why no run was created."""
+
+    logical_date: datetime
+    state: str
+    interval_start: datetime | None
+    interval_end: datetime | None
+
+    def line(self) -> str:
+        if self.interval_start is None or self.interval_end is None:
+            interval = "-"
+        else:
+            interval = f"[{self.interval_start:%Y-%m-%dT%H:%M}, {self.interval_end:%Y-%m-%dT%H:%M})"
+        return f"  {self.logical_date.isoformat():<27} {interval:<36} {self.state}"
+
+
+def _backfill_runs(backfill_id: int) -> list[RunStatus]:
+    """The backfill's runs in order; a date it skipped shows as ``not_created:<reason>``."""
+    from airflow.models.backfill import BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (
+        select(
+            BackfillDagRun.logical_date,
+            BackfillDagRun.exception_reason,
+            DagRun.state,
+            DagRun.data_interval_start,
+            DagRun.data_interval_end,
+        )
+        .outerjoin(DagRun, DagRun.id == BackfillDagRun.dag_run_id)
+        .where(BackfillDagRun.backfill_id == backfill_id)
+        .order_by(BackfillDagRun.sort_ordinal)
+    )
+    with create_session() as session:
+        rows = session.execute(query).all()
+    return [
+        RunStatus(
+            logical_date=logical,
+            state=str(state) if state is not None else f"not_created:{reason}",
+            interval_start=start,
+            interval_end=end,
+        )
+        for logical, reason, state, start, end in rows
+    ]
+
+
+def _cancel_backfill(backfill_id: int) -> None:
+    """What ``PUT /api/v2/backfills/{id}/cancel`` does: pause, fail queued runs, complete it.
+
+    Without this a timed-out backfill stays active and the next ``backfill create`` for the
+    DAG is refused ("There can be only one running backfill per Dag").
+    """
+    from airflow.models.backfill import Backfill, BackfillDagRun
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import select, update
+
+    with create_session() as session:
+        backfill = session.get(Backfill, backfill_id)
+        if backfill is None or backfill.completed_at is not None:
+            return
+        backfill.is_paused = True
+        session.commit()
+        run_ids = select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill_id)
+        session.execute(
+            update(DagRun)
+            .where(DagRun.id.in_(run_ids), DagRun.state == DagRunState.QUEUED)
+            .values(state=DagRunState.FAILED)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        backfill.completed_at = datetime.now(UTC)
+
+
+def _wait_for_backfill(backfill_id: int, timeout_s: float, poll_s: float = 3.0) -> bool:
+    """Poll until every run is terminal, printing state changes; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    seen: dict[datetime, str] = {}
+    while True:
+        runs = _backfill_runs(backfill_id)
+        for run in runs:
+            if seen.get(run.logical_date) != run.state:
+                seen[run.logical_date] = run.state
+                print(run.line(), flush=True)
+        if runs and all(
+            r.state in TERMINAL_STATES or r.state.startswith("not_created") for r in runs
+        ):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+
+
+def backfill_command(dag_id: str, start: date, end: date) -> list[str]:
+    """The ``airflow`` CLI arguments that create the backfill (also the documented command).
+
+    ``--reprocess-behavior completed``: a day that already has a finished run (success or
+    failed) is cleared and run again, so re-running a backfill after fixing landing data
+    reprocesses it; the ELT replaces exactly the rows from that landing day, so reruns never
+    duplicate. ``--max-active-runs 1``: backfills default to 10 concurrent runs whatever the
+    DAG says, and two runs would race on the same Delta tables.
+
+    With the DAG's data-interval timetable the logical date *is* the interval start, so
+    ``--from-date START --to-date END`` gives the runs for landing days START..END inclusive.
+    """
+    return [
+        "backfill", "create",
+        "--dag-id", dag_id,
+        "--from-date", start.isoformat(),
+        "--to-date", end.isoformat(),
+        "--reprocess-behavior", "completed",
+        "--max-active-runs", "1",
+    ]  # fmt: skip
+
+
+def run_backfill(
+    dag_id: str,
+    start: date,
+    end: date,
+    *,
+    timeout_s: int = 1800,
+    settings: Settings | None = None,
+) -> list[tuple[str, str]]:
+    """Backfill ``dag_id`` for landing days ``start``..``end`` through a real scheduler.
+
+    Returns ``[(logical_date_iso, state)]``; a state other than ``success`` means that day
+    failed, timed out (``queued``/``running``) or was not created (``not_created:<reason>``).
+    """
+    from ml_tasks.orchestration import init_airflow_db
+
+    if end < start:
+        raise ValueError(f"--to {end} is before --from {start}")
+    s = settings or get_settings()
+    t0 = time.monotonic()
+    init_airflow_db(s)
+    env = {**os.environ, **airflow_env(s)}
+    # Serialize now rather than wait for a dag-processor (see _unpause_for_backfill).
+    _airflow_cli(["dags", "reserialize"], env)
+    _orm(s)
+    print(f"airflow DB ready and DAGs serialized in {time.monotonic() - t0:.1f}s", flush=True)
+    pause_state = _unpause_for_backfill(dag_id)
+    try:
+        with running_services(BACKFILL_COMPONENTS, s) as services:
+            previous_id = _latest_backfill_id(dag_id)
+            args = backfill_command(dag_id, start, end)
+            print(f"$ airflow {' '.join(args)}", flush=True)
+            _airflow_cli(args, services.env)
+            backfill_id = _latest_backfill_id(dag_id)
+            if backfill_id <= previous_id:
+                raise RuntimeError(f"airflow backfill create made no backfill for {dag_id}")
+            t_runs = time.monotonic()
+            print(f"backfill {backfill_id} for {dag_id}: logical date, data interval, state")
+            finished = _wait_for_backfill(backfill_id, timeout_s)
+            if not finished:
+                print(f"timed out after {timeout_s}s; cancelling backfill {backfill_id}")
+                _cancel_backfill(backfill_id)
+            runs = _backfill_runs(backfill_id)
+            print(f"backfill {backfill_id} finished in {time.monotonic() - t_runs:.1f}s:")
+            for run in runs:
+                print(run.line())
+    finally:
+        _restore_pause(dag_id, pause_state)
+    print(f"total {time.monotonic() - t0:.1f}s", flush=True)
+    return [(run.logical_date.isoformat(), run.state) for run in runs]
+
+
+# --------------------------------------------------------------------------- UI
+
+
+def _login_hint(settings: Settings) -> str:
+    """The SimpleAuthManager login the API server generated (``admin`` / password)."""
+    password_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    try:
+        passwords = json.loads(password_file.read_text())
+    except (OSError, ValueError):
+        return f"login: see {password_file} (not generated: custom auth settings?)"
+    return "login: " + ", ".join(f"{user} / {pw}" for user, pw in passwords.items())
+
+
+def run_ui(settings: Settings | None = None, *, port: int | None = None) -> int:
+    """Serve the Airflow UI for the project's DAGs on localhost until Ctrl-C.
+
+    The same components as ``airflow standalone`` (api-server, scheduler, dag-processor,
+    triggerer), started through :func:`running_services` so that every process, executor
+    workers and running tasks included, is stopped on exit.
+    """
+    from ml_tasks.orchestration import init_airflow_db
+
+    s = settings or get_settings()
+    init_airflow_db(s)
+    env_port = os.environ.get("AIRFLOW__API__PORT")
+    chosen = port or (int(env_port) if env_port else _free_port(PREFERRED_UI_PORT))
+    try:
+        with running_services(UI_COMPONENTS, s, api_port=chosen) as services:
+            print(f"\nAirflow UI: {services.api_url}  ({_login_hint(s)})")
+            print("DAGs start paused: unpause them in the UI. Ctrl-C stops everything.\n")
+            while True:
+                services.check_alive()
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        return 0
+
+
+# --------------------------------------------------------------------------- CLI glue
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+
+
+def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of the ``backfill`` command (landing days, inclusive)."""
+    parser.add_argument("--dag-id", default="elt_telemetry", help="DAG to backfill")
+    parser.add_argument(
+        "--from", dest="from_date", type=_date, required=True, help="first landing day YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--to", dest="to_date", type=_date, required=True, help="last landing day (inclusive)"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="seconds to wait for all runs (default 1800)"
+    )
+
+
+def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of the ``ui`` command."""
+    parser.add_argument("--port", type=int, help="API server/UI port (default 8080, else free)")
+
+
+def main_backfill(args: argparse.Namespace) -> int:
+    """``backfill`` command: 0 when every day succeeded, 1 otherwise."""
+    try:
+        results = run_backfill(args.dag_id, args.from_date, args.to_date, timeout_s=args.timeout)
+    except (RuntimeError, TimeoutError, KeyError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    failed = [(day, state) for day, state in results if state != "success"]
+    for day, state in failed:
+        print(f"not successful: {day} {state}", file=sys.stderr)
+    return 1 if failed or not results else 0
+
+
+def main_ui(args: argparse.Namespace) -> int:
+    """``ui`` command."""
+    try:
+        return run_ui(port=getattr(args, "port", None))
+    except (RuntimeError, TimeoutError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def main_stop(_args: argparse.Namespace) -> int:
+    """``stop`` command: stop services a crashed run left behind (by their PID files)."""
+    stopped = stop_recorded()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "no recorded services running")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ml_tasks.services", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    backfill = sub.add_parser("backfill", help="backfill a DAG through the Airflow scheduler")
+    add_backfill_arguments(backfill)
+    backfill.set_defaults(func=main_backfill)
+    ui = sub.add_parser("ui", help="Airflow UI + scheduler on localhost until Ctrl-C")
+    add_ui_arguments(ui)
+    ui.set_defaults(func=main_ui)
+    stop = sub.add_parser("stop", help="stop services left behind by a crashed run")
+    stop.set_defaults(func=main_stop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = [
+    "add_backfill_arguments",
+    "add_ui_arguments",
+    "main_backfill",
+    "main_ui",
+    "run_backfill",
+    "run_ui",
+    "running_services",
+]
