@@ -46,7 +46,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
         drift_start=drift_start,
         landing_dir=s.landing_dir,
     )
-    print(f"      {generated}")
+    print("      " + generated.describe().replace("\n", "\n      "))
 
     print("[3/3] Running elt_telemetry with real Airflow (dag.test) for every day")
     from ml_tasks.orchestration import interval_run_time

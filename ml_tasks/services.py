@@ -179,6 +179,16 @@ def recorded_services(settings: Settings | None = None) -> dict[str, psutil.Proc
     return alive
 
 
+def ensure_not_running(settings: Settings) -> None:
+    """Raise while services recorded for this AIRFLOW_HOME still run (one scheduler per DB)."""
+    if alive := recorded_services(settings):
+        listing = ", ".join(f"{name} pid={proc.pid}" for name, proc in alive.items())
+        raise RuntimeError(
+            f"Airflow services already running for {settings.airflow_home}: {listing}. "
+            "Stop them (Ctrl-C the `ui`), or after a crash: python -m ml_tasks.services stop"
+        )
+
+
 def start_service(name: str, env: dict[str, str], settings: Settings) -> Service:
     """Start ``airflow <name>`` in a new session so its whole group can be signalled."""
     logs, pids = log_dir(settings), pid_dir(settings)
@@ -370,12 +380,7 @@ def running_services(
     schedulers on one SQLite database would fight over it.
     """
     s = settings or get_settings()
-    if alive := recorded_services(s):
-        listing = ", ".join(f"{name} pid={proc.pid}" for name, proc in alive.items())
-        raise RuntimeError(
-            f"Airflow services already running for {s.airflow_home}: {listing}. "
-            "Stop them first: python -m ml_tasks.services stop"
-        )
+    ensure_not_running(s)
     env_port = os.environ.get("AIRFLOW__API__PORT")
     port = api_port or (int(env_port) if env_port else _free_port())
     services = Services(settings=s, env=service_env(s, port), api_port=port)
@@ -527,11 +532,42 @@ def _backfill_runs(backfill_id: int) -> list[RunStatus]:
     ]
 
 
-def _cancel_backfill(backfill_id: int) -> None:
-    """What ``PUT /api/v2/backfills/{id}/cancel`` does: pause, fail queued runs, complete it.
+def _complete_finished_backfills(dag_id: str) -> None:
+    """Mark ``dag_id``'s backfills whose runs all finished as completed.
 
-    Without this a timed-out backfill stays active and the next ``backfill create`` for the
-    DAG is refused ("There can be only one running backfill per Dag").
+    The scheduler does the same, but only every 30 s; a backfill whose last run ended just
+    before the services stopped would otherwise stay "active" and block the next
+    ``backfill create`` ("There can be only one running backfill per Dag").
+    """
+    from airflow.models.backfill import Backfill
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import exists, select, update
+
+    unfinished = exists(
+        select(DagRun.id).where(
+            DagRun.backfill_id == Backfill.id,
+            DagRun.state.in_((DagRunState.QUEUED, DagRunState.RUNNING)),
+        )
+    )
+    with create_session() as session:
+        session.execute(
+            update(Backfill)
+            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None), ~unfinished)
+            .values(completed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _cancel_backfill(backfill_id: int) -> None:
+    """Cancel like ``PUT /api/v2/backfills/{id}/cancel``, and also fail its running runs.
+
+    The API pauses the backfill, fails its queued runs and marks it completed; without that
+    a timed-out backfill stays active and the next ``backfill create`` for the DAG is refused
+    ("There can be only one running backfill per Dag"). Running runs are marked failed too
+    (as "Mark failed" in the UI does): left "running" behind stopped services, the next
+    backfill would skip their days as in flight until a scheduler times their tasks out.
     """
     from airflow.models.backfill import Backfill, BackfillDagRun
     from airflow.models.dagrun import DagRun
@@ -539,28 +575,56 @@ def _cancel_backfill(backfill_id: int) -> None:
     from airflow.utils.state import DagRunState
     from sqlalchemy import select, update
 
+    run_ids = select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill_id)
     with create_session() as session:
         backfill = session.get(Backfill, backfill_id)
         if backfill is None or backfill.completed_at is not None:
             return
         backfill.is_paused = True
-        session.commit()
-        run_ids = select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill_id)
+        session.commit()  # first, so the scheduler starts no further run
         session.execute(
             update(DagRun)
             .where(DagRun.id.in_(run_ids), DagRun.state == DagRunState.QUEUED)
             .values(state=DagRunState.FAILED)
             .execution_options(synchronize_session=False)
         )
-        session.commit()
-        backfill.completed_at = datetime.now(UTC)
+        running = session.scalars(
+            select(DagRun.run_id).where(DagRun.id.in_(run_ids), DagRun.state == DagRunState.RUNNING)
+        ).all()
+        dag_id = backfill.dag_id
+        session.commit()  # SQLite: release the write lock before other sessions write
+    _fail_runs(dag_id, list(running))
+    with create_session() as session:
+        session.execute(
+            update(Backfill)
+            .where(Backfill.id == backfill_id)
+            .values(completed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _wait_for_backfill(backfill_id: int, timeout_s: float, poll_s: float = 3.0) -> bool:
+def _fail_runs(dag_id: str, run_ids: list[str]) -> None:
+    """Mark runs and their unfinished task instances failed (running tasks get terminated)."""
+    if not run_ids:
+        return
+    from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    dag = SerializedDagModel.get_dag(dag_id)
+    if dag is None:
+        return
+    for run_id in run_ids:
+        set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True)
+
+
+def _wait_for_backfill(
+    backfill_id: int, timeout_s: float, services: Services, poll_s: float = 2.0
+) -> bool:
     """Poll until every run is terminal, printing state changes; False on timeout."""
     deadline = time.monotonic() + timeout_s
     seen: dict[datetime, str] = {}
     while True:
+        services.check_alive()
         runs = _backfill_runs(backfill_id)
         for run in runs:
             if seen.get(run.logical_date) != run.state:
@@ -571,6 +635,7 @@ def _wait_for_backfill(backfill_id: int, timeout_s: float, poll_s: float = 3.0) 
         ):
             return True
         if time.monotonic() > deadline:
+            print(f"timed out after {timeout_s}s", flush=True)
             return False
         time.sleep(poll_s)
 
@@ -615,6 +680,7 @@ def run_backfill(
     if end < start:
         raise ValueError(f"--to {end} is before --from {start}")
     s = settings or get_settings()
+    ensure_not_running(s)
     t0 = time.monotonic()
     init_airflow_db(s)
     env = {**os.environ, **airflow_env(s)}
@@ -624,28 +690,72 @@ def run_backfill(
     print(f"airflow DB ready and DAGs serialized in {time.monotonic() - t0:.1f}s", flush=True)
     pause_state = _unpause_for_backfill(dag_id)
     try:
-        with running_services(BACKFILL_COMPONENTS, s) as services:
-            previous_id = _latest_backfill_id(dag_id)
-            args = backfill_command(dag_id, start, end)
-            print(f"$ airflow {' '.join(args)}", flush=True)
-            _airflow_cli(args, services.env)
-            backfill_id = _latest_backfill_id(dag_id)
-            if backfill_id <= previous_id:
-                raise RuntimeError(f"airflow backfill create made no backfill for {dag_id}")
-            t_runs = time.monotonic()
-            print(f"backfill {backfill_id} for {dag_id}: logical date, data interval, state")
-            finished = _wait_for_backfill(backfill_id, timeout_s)
-            if not finished:
-                print(f"timed out after {timeout_s}s; cancelling backfill {backfill_id}")
-                _cancel_backfill(backfill_id)
-            runs = _backfill_runs(backfill_id)
-            print(f"backfill {backfill_id} finished in {time.monotonic() - t_runs:.1f}s:")
-            for run in runs:
-                print(run.line())
+        # Create the runs before any service starts: on SQLite a concurrent scheduler makes
+        # the clearing of reprocessed runs fail with "database is locked".
+        _settle_earlier_backfills(dag_id)
+        backfill_id = _create_backfill(dag_id, start, end, env)
+        runs = _run_backfill(dag_id, backfill_id, s, timeout_s)
     finally:
         _restore_pause(dag_id, pause_state)
     print(f"total {time.monotonic() - t0:.1f}s", flush=True)
     return [(run.logical_date.isoformat(), run.state) for run in runs]
+
+
+def _settle_earlier_backfills(dag_id: str) -> None:
+    """Complete finished backfills and cancel unfinished ones an earlier crash left behind.
+
+    Airflow allows one active backfill per DAG; with no service running (checked before),
+    nothing else can still be working on an unfinished one.
+    """
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    _complete_finished_backfills(dag_id)
+    with create_session() as session:
+        stale = session.scalars(
+            select(Backfill.id).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+        ).all()
+    for backfill_id in stale:
+        print(f"cancelling unfinished backfill {backfill_id} left by an earlier run", flush=True)
+        _cancel_backfill(backfill_id)
+
+
+def _create_backfill(dag_id: str, start: date, end: date, env: dict[str, str]) -> int:
+    """Run ``airflow backfill create`` and return the new backfill's id."""
+    previous_id = _latest_backfill_id(dag_id)
+    args = backfill_command(dag_id, start, end)
+    print(f"$ airflow {' '.join(args)}", flush=True)
+    _airflow_cli(args, env)
+    backfill_id = _latest_backfill_id(dag_id)
+    if backfill_id <= previous_id:
+        raise RuntimeError(f"airflow backfill create made no backfill for {dag_id}")
+    return backfill_id
+
+
+def _run_backfill(
+    dag_id: str, backfill_id: int, settings: Settings, timeout_s: float
+) -> list[RunStatus]:
+    """Start the services, wait for the backfill's runs, stop; cancel it unless all finished."""
+    finished = False
+    try:
+        with running_services(BACKFILL_COMPONENTS, settings) as services:
+            t_runs = time.monotonic()
+            print(f"backfill {backfill_id}: logical date, data interval, state", flush=True)
+            finished = _wait_for_backfill(backfill_id, timeout_s, services)
+            print(f"backfill {backfill_id} ran for {time.monotonic() - t_runs:.1f}s", flush=True)
+    finally:
+        # Timed out, interrupted or a service died. Cancelled only once the services are
+        # stopped (no SQLite lock contention); an active backfill would block the next one.
+        if not finished:
+            print(f"backfill {backfill_id} unfinished; cancelling it", flush=True)
+            _cancel_backfill(backfill_id)
+    _complete_finished_backfills(dag_id)
+    runs = _backfill_runs(backfill_id)
+    print(f"backfill {backfill_id}:")
+    for run in runs:
+        print(run.line(), flush=True)
+    return runs
 
 
 # --------------------------------------------------------------------------- UI
@@ -671,6 +781,7 @@ def run_ui(settings: Settings | None = None, *, port: int | None = None) -> int:
     from ml_tasks.orchestration import init_airflow_db
 
     s = settings or get_settings()
+    ensure_not_running(s)
     init_airflow_db(s)
     env_port = os.environ.get("AIRFLOW__API__PORT")
     chosen = port or (int(env_port) if env_port else _free_port(PREFERRED_UI_PORT))
@@ -721,6 +832,9 @@ def main_backfill(args: argparse.Namespace) -> int:
     except (RuntimeError, TimeoutError, KeyError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted; services stopped, backfill cancelled", file=sys.stderr)
+        return 130
     failed = [(day, state) for day, state in results if state != "success"]
     for day, state in failed:
         print(f"not successful: {day} {state}", file=sys.stderr)

@@ -17,6 +17,7 @@ def current_status(settings: Settings | None = None) -> dict[str, Any]:
         tables[name] = {
             **asdict(entry),
             "delta_version": lake.table_version(s.table_uri(name), s),
+            "total_rows": lake.row_count(s.table_uri(name), s),
             "uri": s.table_uri(name),
         }
     return {"platform_home": str(s.platform_home), "tables": tables}
@@ -28,7 +29,7 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append("no curated datasets yet (run `make run` or `python -m ml_tasks elt`)")
     for name, t in status["tables"].items():
         lines.append(
-            f"  {name:<22} v{t['delta_version']:<5} last interval {t['interval_start']}"
-            f"  rows {t['row_count']}"
+            f"  {name:<22} v{t['delta_version']:<5} {t['total_rows']:>10} rows"
+            f"   last write: interval {t['interval_start']}, {t['row_count']} rows"
         )
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 
 from ml_tasks.settings import Settings
 
@@ -31,6 +32,16 @@ def open_table(uri: str, settings: Settings, version: int | None = None) -> Any 
 def table_version(uri: str, settings: Settings) -> int | None:
     table = open_table(uri, settings)
     return None if table is None else int(table.version())
+
+
+def row_count(uri: str, settings: Settings) -> int | None:
+    """Rows in the current version, from the Delta log's file statistics (no data read)."""
+    table = open_table(uri, settings)
+    if table is None:
+        return None
+    # deltalake returns an arro3 table; pyarrow reads it through the Arrow C stream interface.
+    actions = pa.table(table.get_add_actions(flatten=True))
+    return int(pa.compute.sum(actions.column("num_records")).as_py() or 0)
 
 
 def read_table(
@@ -93,6 +104,18 @@ def replace_where(
         partition_by=partition_by,
         storage_options=_storage(settings),
         schema_mode=None,
+    )
+    return int(table_version(uri, settings) or 0)
+
+
+def append(
+    uri: str, data: pa.Table, settings: Settings, *, partition_by: list[str] | None = None
+) -> int:
+    """Append ``data`` in one commit; returns the new version."""
+    from deltalake import write_deltalake
+
+    write_deltalake(
+        uri, data, mode="append", partition_by=partition_by, storage_options=_storage(settings)
     )
     return int(table_version(uri, settings) or 0)
 

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import polars as pl
 import pyarrow as pa
 
 from ml_tasks.elt.contracts import Contract
@@ -72,16 +72,20 @@ def read_lines(files: list[Path]) -> pa.Table:
                 "source_file": pa.array([], pa.string()),
                 "line_no": pa.array([], pa.int64()),
                 "raw_line": pa.array([], pa.large_string()),
+                "_row": pa.array([], pa.int64()),
             }
         )
-    return pa.concat_tables(parts)
+    table = pa.concat_tables(parts)
+    # Position of each line: parsed rows refer back to their raw text by it.
+    return table.append_column("_row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
-def parse_json_lines(lines: pa.Table, contract: Contract) -> pd.DataFrame:
+def parse_json_lines(lines: pa.Table, contract: Contract) -> pl.DataFrame:
     """Parse and type every line; adds ``parse_error`` (None when the line parsed and cast).
 
     ``parse_error`` is ``malformed_json`` or ``wrong_type:<col>[,<col>]``; the typed columns of
-    such rows are null and must not be used.
+    such rows are null and must not be used. The raw text stays in ``lines`` (``_row`` points to
+    it): copying every line into pandas would cost more than the whole validation.
     """
     import duckdb
 
@@ -105,16 +109,16 @@ def parse_json_lines(lines: pa.Table, contract: Contract) -> pd.DataFrame:
         wrong_expr = f"NULLIF(concat_ws(',', {', '.join(wrong)}), '')" if wrong else "NULL"
         query = f"""
             WITH checked AS (
-                SELECT source_file, line_no, raw_line,
+                SELECT source_file, line_no, _row, raw_line,
                        CASE WHEN json_valid(raw_line) THEN json_type(raw_line) = 'OBJECT'
                             ELSE false END AS ok
                 FROM lines
             ), parsed AS (
-                SELECT source_file, line_no, raw_line, ok,
+                SELECT source_file, line_no, _row, raw_line, ok,
                        CASE WHEN ok THEN json_transform(raw_line, '{{{as_text}}}') END AS r
                 FROM checked
             ), typed AS (
-                SELECT source_file, line_no, raw_line, ok, {", ".join(casts)}, {wrong_expr} AS wrong
+                SELECT source_file, line_no, _row, ok, {", ".join(casts)}, {wrong_expr} AS wrong
                 FROM parsed
             )
             SELECT * EXCLUDE (ok, wrong),
@@ -122,7 +126,13 @@ def parse_json_lines(lines: pa.Table, contract: Contract) -> pd.DataFrame:
                         WHEN wrong IS NOT NULL THEN 'wrong_type:' || wrong END AS parse_error
             FROM typed
         """
-        frame = con.sql(query).to_arrow_table().to_pandas()
+        frame = con.sql(query).pl()
     finally:
         con.close()
     return frame
+
+
+def attach_raw_lines(rejected: pl.DataFrame, lines: pa.Table) -> pl.DataFrame:
+    """Add each rejected row's original text (``raw_line``) from ``lines`` by ``_row``."""
+    raw = lines.column("raw_line").take(rejected["_row"].to_arrow())
+    return rejected.drop("_row").with_columns(raw_line=pl.Series(raw.to_pylist(), dtype=pl.String))

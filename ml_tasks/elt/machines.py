@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-import pyarrow as pa
+import polars as pl
 
 from ml_tasks.elt import lake, manifest
 from ml_tasks.elt.contracts import Contract, arrow_schema, build_schema, load_contract
@@ -41,9 +41,9 @@ def _parse_csv(contract: Contract, settings: Settings) -> pd.DataFrame:
 def curate_machines(settings: Settings, *, day: date, run_id: str | None = None) -> TableRun:
     """Validate the reference CSV; rewrite the curated table only when its content changed."""
     contract = load_contract("machines", settings.contracts_dir)
-    parsed = _parse_csv(contract, settings)
+    parsed = pl.from_pandas(_parse_csv(contract, settings))
     checked = validate(parsed, build_schema(contract))
-    duplicated = checked.valid.duplicated(contract.primary_key, keep=False)
+    duplicated = checked.valid[contract.primary_key].is_duplicated()
     if len(checked.rejected) or duplicated.any():
         reasons = checked.reason_counts()
         if duplicated.any():
@@ -51,8 +51,8 @@ def curate_machines(settings: Settings, *, day: date, run_id: str | None = None)
         raise ReferenceDataError(f"machines reference data breaks its contract: {reasons}")
 
     uri = settings.table_uri(contract.curated_table)
-    frame = checked.valid[contract.column_names].sort_values(contract.primary_key)
-    table = pa.Table.from_pandas(frame, schema=arrow_schema(contract), preserve_index=False)
+    frame = checked.valid.select(contract.column_names).sort(contract.primary_key)
+    table = frame.to_arrow().cast(arrow_schema(contract))
     current = lake.read_table(uri, settings)
     run = TableRun(
         table=contract.curated_table,

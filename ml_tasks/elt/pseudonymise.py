@@ -14,7 +14,7 @@ import os
 import secrets
 from pathlib import Path
 
-import pandas as pd
+import polars as pl
 
 KEY_ENV = "PLATFORM_PSEUDONYM_KEY"
 
@@ -43,8 +43,7 @@ def pseudonym(value: str, key: bytes) -> str:
     return "p_" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:20]
 
 
-def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
+def pseudonymise(values: pl.Series, key: bytes) -> pl.Series:
     """Replace every non-null value by its token (hashing each distinct value once)."""
-    distinct = values.dropna().unique()
-    mapping = {v: pseudonym(str(v), key) for v in distinct}
-    return values.map(mapping).astype(object).where(values.notna(), None)
+    mapping = {v: pseudonym(str(v), key) for v in values.drop_nulls().unique().to_list()}
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)

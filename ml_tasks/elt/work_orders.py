@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 
 from ml_tasks.elt import lake, manifest
@@ -35,10 +36,8 @@ def curate_work_orders(
     contract = load_contract("work_orders", settings.contracts_dir)
     key = load_key(settings.secrets_dir)
 
-    def _pseudonymise(frame: pd.DataFrame) -> pd.DataFrame:
-        for column in contract.pseudonymise:
-            frame[column] = pseudonymise(frame[column], key)
-        return frame
+    def _pseudonymise(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pseudonymise(frame[c], key) for c in contract.pseudonymise)
 
     history_run = curate_events(
         contract, day, settings, known=known, run_id=run_id, transform=_pseudonymise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pyarrow as pa
 import pytest
 
 from ml_tasks.data.generate import generate
@@ -107,23 +108,32 @@ def test_crash_after_the_write_starts_keeps_the_previous_version(elt_dag, genera
     version, before = lake.table_version(uri, s), read_sorted(s, "telemetry", "event_id")
 
     import deltalake
+    import pyarrow.parquet as pq
 
-    real_merge = deltalake.DeltaTable.merge
+    real_write, real_merge = deltalake.write_deltalake, deltalake.DeltaTable.merge
+    partition = s.platform_home / "lake" / "telemetry" / f"event_date={DAYS[1]}"
 
-    def crashing_merge(self, source, *args, **kwargs):
-        # Data files are written, then the process dies before the commit.
-        import pyarrow.parquet as pq
-
-        stray = f"{self.table_uri}/event_date={DAYS[1]}/part-crashed.parquet"
-        (s.platform_home / "lake" / "telemetry" / f"event_date={DAYS[1]}").mkdir(exist_ok=True)
-        pq.write_table(source, stray.removeprefix("file://"))
+    def crash(data):
+        # The data files are written, then the process dies before the commit.
+        partition.mkdir(exist_ok=True)
+        pq.write_table(pa.table(data), partition / "part-crashed.parquet")
         raise RuntimeError("injected crash before commit")
 
+    def crashing_write(table_or_uri, data, *args, **kwargs):
+        if str(table_or_uri) == uri:
+            crash(data)
+        return real_write(table_or_uri, data, *args, **kwargs)
+
+    def crashing_merge(self, source, *args, **kwargs):
+        crash(source)
+
+    monkeypatch.setattr(deltalake, "write_deltalake", crashing_write)
     monkeypatch.setattr(deltalake.DeltaTable, "merge", crashing_merge)
     assert _run(elt_dag, DAYS[1]) == "failed"
     assert lake.table_version(uri, s) == version
     assert read_sorted(s, "telemetry", "event_id").equals(before)  # readable, unchanged
 
+    monkeypatch.setattr(deltalake, "write_deltalake", real_write)
     monkeypatch.setattr(deltalake.DeltaTable, "merge", real_merge)
     assert _run(elt_dag, DAYS[1]) == "success"
     after = read_sorted(s, "telemetry", "event_id")

@@ -9,7 +9,7 @@ import pytest
 
 from ml_tasks.elt.contracts import build_schema, load_contract
 from ml_tasks.elt.events import day_bounds
-from ml_tasks.elt.landing import parse_json_lines, read_lines
+from ml_tasks.elt.landing import attach_raw_lines, parse_json_lines, read_lines
 from ml_tasks.elt.validate import validate
 from tests.helpers import event
 
@@ -21,9 +21,11 @@ def _validate_lines(tmp_path, lines: list[str]):
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     contract = load_contract("telemetry")
-    parsed = parse_json_lines(read_lines([path]), contract)
+    lines = read_lines([path])
     schema = build_schema(contract, known=KNOWN, event_time_window=day_bounds(DAY, 2))
-    return validate(parsed, schema)
+    result = validate(parse_json_lines(lines, contract), schema)
+    result.rejected = attach_raw_lines(result.rejected, lines)
+    return result
 
 
 GOOD = json.dumps(event("ok", "2026-10-02T10:00:00Z"))
@@ -60,7 +62,7 @@ def test_each_fault_gets_its_reason(tmp_path, line, reason):
     assert list(result.valid["event_id"]) == ["ok"]
     assert list(result.rejected["reason"]) == [reason]
     assert list(result.rejected["line_no"]) == [2]
-    assert result.rejected["raw_line"].iloc[0] == line  # the record is kept verbatim
+    assert result.rejected["raw_line"][0] == line  # the record is kept verbatim
 
 
 def test_valid_records_pass_with_sensor_dropouts_and_late_events(tmp_path):
@@ -71,13 +73,13 @@ def test_valid_records_pass_with_sensor_dropouts_and_late_events(tmp_path):
     ]
     result = _validate_lines(tmp_path, lines)
     assert sorted(result.valid["event_id"]) == ["l1", "n1", "ok"]
-    assert result.rejected.empty
+    assert result.rejected.is_empty()
 
 
 def test_a_row_with_several_faults_lists_them_all(tmp_path):
     line = json.dumps(event("x", "2026-10-02T10:00:00Z", machine="M-9", temperature_c=500.0))
     result = _validate_lines(tmp_path, [line])
-    details = result.rejected["details"].iloc[0]
+    details = result.rejected["details"][0]
     assert "unknown_machine" in details and "out_of_range:temperature_c" in details
 
 

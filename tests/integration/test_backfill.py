@@ -1,0 +1,110 @@
+"""End to end: ``python -m ml_tasks.services backfill`` through a real scheduler and API server.
+
+Everything runs in subprocesses with a fresh PLATFORM_HOME: Airflow reads its configuration
+once, at first import, so a pytest process that already imported it (another test) could not
+be repointed at the temporary metadata DB.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ml_tasks.settings import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+DAYS = ("2026-10-01", "2026-10-02")
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    """The parent environment without any Airflow/platform setting, pointed at ``home``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME", "PLATFORM_"))
+    }
+    env["PLATFORM_HOME"] = str(home)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _processes_using(airflow_home: Path) -> list[str]:
+    """Live processes whose environment points at ``airflow_home`` (children included)."""
+    marker = f"AIRFLOW_HOME={airflow_home}".encode()
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        except OSError:
+            continue  # gone, or not ours to read
+        if marker in environ.split(b"\0") and proc.status() != psutil.STATUS_ZOMBIE:
+            found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])}")
+    return found
+
+
+def _is_live_airflow(pid: int) -> bool:
+    """True while ``pid`` is a running Airflow process (a reused PID of another program is not)."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and "airflow" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture
+def platform_home(tmp_path: Path) -> Path:
+    """A fresh PLATFORM_HOME with 2 days x 5 machines of hourly landing data."""
+    home = tmp_path / "platform"
+    code = (
+        "import datetime as d; from ml_tasks.data.generate import generate; "
+        "generate(d.date(2026, 10, 1), 2, 5, interval_minutes=60)"
+    )
+    result = _run(["-c", code], _clean_env(home), timeout=120)
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_backfill_runs_both_days_and_leaves_nothing_running(platform_home: Path) -> None:
+    airflow_home = platform_home / "airflow"
+    args = ["-m", "ml_tasks.services", "backfill", "--from", DAYS[0], "--to", DAYS[-1]]
+    result = _run([*args, "--timeout", "300"], _clean_env(platform_home), timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+
+    # One successful run per landing day, each covering exactly that day.
+    for day in DAYS:
+        pattern = rf"{day}T00:00:00\+00:00\s+\[{day}T00:00, \S+\)\s+success"
+        assert re.search(pattern, output), output
+
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    telemetry = DeltaTable(str(platform_home / "lake" / "telemetry")).to_pyarrow_table()
+    event_dates = {d.isoformat() for d in pc.unique(telemetry["event_date"]).to_pylist()}
+    assert set(DAYS) <= event_dates
+    assert pc.count_distinct(telemetry["event_id"]).as_py() == telemetry.num_rows
+
+    # Every service it started is gone: the recorded PIDs, and anything else on this home.
+    pids = [int(p) for p in re.findall(r"started airflow \S+ pid=(\d+)", output)]
+    assert len(pids) >= 2, output
+    assert [pid for pid in pids if _is_live_airflow(pid)] == []
+    assert not list((airflow_home / "pids").glob("*.pid"))
+    assert _processes_using(airflow_home) == []
