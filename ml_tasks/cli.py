@@ -59,6 +59,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(start=args.start, days=args.days, machines=args.machines, seed=args.seed)
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from ml_tasks import services
+
+    return services.main_backfill(args)
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from ml_tasks import services
+
+    return services.main_ui(args)
+
+
+def _cmd_stop(args: argparse.Namespace) -> int:
+    from ml_tasks import services
+
+    return services.main_stop(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="current dataset versions from the manifest")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=_cmd_status)
+
+    from ml_tasks import services
+
+    backfill = sub.add_parser("backfill", help="run an Airflow backfill to completion (embedded)")
+    services.add_backfill_arguments(backfill)
+    backfill.set_defaults(func=_cmd_backfill)
+
+    ui = sub.add_parser("ui", help="the Airflow UI with the project's DAGs (Ctrl-C stops it)")
+    services.add_ui_arguments(ui)
+    ui.set_defaults(func=_cmd_ui)
+
+    stop = sub.add_parser("stop", help="stop Airflow processes recorded under PLATFORM_HOME")
+    stop.set_defaults(func=_cmd_stop)
 
     demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
     demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
