@@ -26,6 +26,7 @@ from typing import Any
 
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+from platform_alerts import PlatformAlertNotifier
 
 from ml_tasks.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
 
@@ -54,6 +55,10 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
         "owner": "platform-data",
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
+        # A bad day (over max_bad_share, missing landing data) alerts once retries are spent.
+        "on_failure_callback": PlatformAlertNotifier(
+            title="ELT failed: {{ ti.task_id }} {{ data_interval_start | ds }}"
+        ),
     },
     doc_md=__doc__,
 )

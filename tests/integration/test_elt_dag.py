@@ -141,7 +141,7 @@ def test_crash_after_the_write_starts_keeps_the_previous_version(elt_dag, genera
 
 
 def test_a_day_over_the_bad_share_fails_with_reasons_and_writes_quarantine(
-    elt_dag, platform_home, capfd
+    elt_dag, platform_home, capfd, webhook
 ):
     s = platform_home
     generate(START, 1, 6, seed=3, bad_rate=0.5, interval_minutes=30, landing_dir=s.landing_dir)
@@ -149,6 +149,9 @@ def test_a_day_over_the_bad_share_fails_with_reasons_and_writes_quarantine(
     output = capfd.readouterr()
     assert "records rejected" in output.out + output.err
     assert "top reasons" in output.out + output.err
+    alert = webhook.received[-1]  # the failure callback posted the alert
+    assert alert["task_id"] == "curate_telemetry" and "records rejected" in alert["error"]
+    assert alert["title"] == f"ELT failed: curate_telemetry {START}"
     quarantine = read_sorted(s, "quarantine_telemetry", "line_no")
     assert len(quarantine) > 0 and set(quarantine["ingest_date"].astype(str)) == {str(START)}
     assert read_sorted(s, "telemetry", "event_id") is None  # nothing curated from a bad day
