@@ -146,6 +146,7 @@ def service_env(settings: Settings, api_port: int) -> dict[str, str]:
     env = {**os.environ, **airflow_env(settings)}
     for key, value in defaults.items():
         env[key] = os.environ.get(key) or value
+    env["AIRFLOW__API__PORT"] = str(api_port)  # the caller already honoured the variable
     return env
 
 
@@ -366,6 +367,20 @@ def _sigterm_as_exit() -> Generator[None, None, None]:
 
 
 @contextlib.contextmanager
+def _uninterruptible() -> Generator[None, None, None]:
+    """Ignore Ctrl-C and SIGTERM meanwhile: a second one must not cut the stopping short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
 def running_services(
     components: Sequence[str] = ("api-server", "scheduler", "dag-processor"),
     settings: Settings | None = None,
@@ -387,14 +402,20 @@ def running_services(
     with _sigterm_as_exit():
         try:
             since = datetime.now(UTC)
-            # The API server first: task processes cannot report without its Execution API.
-            for name in sorted(components, key=lambda n: n != "api-server"):
-                services.services[name] = start_service(name, services.env, s)
-            took = wait_until_healthy(services, since, startup_timeout_s)
+            # The API server first, and up before anything else starts: a task the scheduler
+            # launches earlier fails on "connection refused" to the Execution API and waits
+            # out its retry delay (runs already queued start within seconds).
+            first = [n for n in components if n == "api-server"]
+            for stage in (first, [n for n in components if n != "api-server"]):
+                for name in stage:
+                    services.services[name] = start_service(name, services.env, s)
+                wait_until_healthy(services, since, startup_timeout_s)
+            took = (datetime.now(UTC) - since).total_seconds()
             print(f"airflow {', '.join(components)} healthy after {took:.1f}s", flush=True)
             yield services
         finally:
-            stop_services(services, grace_s)
+            with _uninterruptible():
+                stop_services(services, grace_s)
 
 
 # --------------------------------------------------------------------------- backfill
