@@ -56,9 +56,7 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         # A bad day (over max_bad_share, missing landing data) alerts once retries are spent.
-        "on_failure_callback": PlatformAlertNotifier(
-            title="ELT failed: {{ ti.task_id }} {{ data_interval_start | ds }}"
-        ),
+        "on_failure_callback": PlatformAlertNotifier(title="ELT failed"),
     },
     doc_md=__doc__,
 )

@@ -14,7 +14,8 @@ from airflow.sdk import BaseNotifier
 class PlatformAlertNotifier(BaseNotifier):
     """Send a platform alert for a task or DAG callback."""
 
-    template_fields = ("title",)
+    # No template fields: Airflow renders them in place on the instance, which DAG default_args
+    # share between tasks, so the first rendering would stick. The context supplies the details.
 
     def __init__(self, *, title: str) -> None:
         super().__init__()
@@ -25,6 +26,7 @@ class PlatformAlertNotifier(BaseNotifier):
 
         ti = context.get("ti") or context.get("task_instance")
         error = context.get("exception")
+        interval = context.get("data_interval_start")
         send_alert(
             alert_payload(
                 self.title,
@@ -32,5 +34,6 @@ class PlatformAlertNotifier(BaseNotifier):
                 task_id=getattr(ti, "task_id", None),
                 run_id=context.get("run_id"),
                 error=str(error) if error else None,
+                extra={"interval_start": interval.isoformat() if interval else None},
             )
         )
