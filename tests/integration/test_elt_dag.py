@@ -32,6 +32,23 @@ def _run(dag, day):
     return str(dag.test(logical_date=interval_run_time(day)).state)
 
 
+def _latest_asset_event(name: str) -> dict:
+    """The ``extra`` of the newest Airflow asset event of asset ``name`` (from the metadata DB)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        extra = session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == name)
+            .order_by(AssetEvent.id.desc())
+            .limit(1)
+        ).one()
+    return dict(extra)
+
+
 @pytest.fixture
 def generated(platform_home):
     generate(
@@ -78,6 +95,10 @@ def test_three_days_rerun_and_quarantine_match_the_injected_faults(elt_dag, gene
         assert st["rows_read"] == st["rows_curated"] + st["rows_quarantined"] + st["rows_duplicate"]
 
     version = lake.table_version(s.table_uri("telemetry"), s)
+    event = _latest_asset_event("curated_telemetry")
+    assert event["version"] == version and event["interval"] == str(DAYS[-1])
+    assert event["rows_curated"] > 0 and "rows_quarantined" in event
+
     assert _run(elt_dag, DAYS[1]) == "success"
     assert read_sorted(s, "telemetry", "event_id").equals(telemetry)
     assert lake.table_version(s.table_uri("telemetry"), s) == version + 1
