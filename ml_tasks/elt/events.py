@@ -9,9 +9,11 @@ processed first, so reruns, backfills and reverse-order runs converge to the sam
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 import polars as pl
@@ -50,10 +52,23 @@ class TableRun:
         return asdict(self)
 
 
+class _Stopwatch:
+    """Seconds per stage, kept in the run's stats so slow stages show up in the manifest."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 4)
+        self._last = now
+
+
 def day_bounds(day: date, lateness_days: int) -> tuple[datetime, datetime]:
     """``[oldest accepted event time, end of the landing day)`` in UTC."""
-    start = datetime.combine(day - timedelta(days=lateness_days), time.min, tzinfo=UTC)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+    start = datetime.combine(day - timedelta(days=lateness_days), clock_time.min, tzinfo=UTC)
+    return start, datetime.combine(day + timedelta(days=1), clock_time.min, tzinfo=UTC)
 
 
 def curate_events(
@@ -68,10 +83,14 @@ def curate_events(
     """Validate, quarantine, deduplicate and merge one landing day of ``contract``'s stream."""
     assert contract.event_time and contract.partition_by, "event contracts need both"
     window = day_bounds(day, contract.max_lateness_days)
+    clock = _Stopwatch()
     lines = read_lines(landing_files(settings.landing_dir, contract, day))
+    clock.lap("read")
     parsed = parse_json_lines(lines, contract)
+    clock.lap("parse")
     checked = validate(parsed, build_schema(contract, known=known, event_time_window=window))
     checked.rejected = attach_raw_lines(checked.rejected, lines)
+    clock.lap("validate")
 
     pk = contract.primary_key
     valid = checked.valid.sort(["source_file", "line_no"])
@@ -79,6 +98,7 @@ def curate_events(
     valid = valid.filter(first_copy)
     curated_uri = settings.table_uri(contract.curated_table)
     in_window = _rows_in_window(curated_uri, contract, day, settings)
+    clock.lap("read_window")
     from_earlier = pc.less(in_window.column(INGEST), pa.scalar(day, pa.date32()))
     earlier_keys = pl.Series(in_window.filter(from_earlier).column(pk)).cast(valid[pk].dtype)
     seen_before = valid[pk].is_in(earlier_keys)
@@ -102,6 +122,7 @@ def curate_events(
         settings,
         partition_by=[INGEST],
     )
+    clock.lap("write_quarantine")
     if run.rows_read and run.rows_quarantined / run.rows_read > contract.max_bad_share:
         top = ", ".join(f"{r} ({n})" for r, n in list(run.quarantine_reasons.items())[:5])
         raise BadShareExceeded(
@@ -129,6 +150,8 @@ def curate_events(
             for k, v in metrics.items()
             if k.startswith("num_target_rows") and v is not None
         }
+    clock.lap("write_curated")
+    run.extra["seconds"] = clock.laps
     manifest.record(
         settings.manifest_path,
         manifest.DatasetVersion(
