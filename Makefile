@@ -49,6 +49,7 @@ backfill: $(STAMP) ## Backfill a DAG from the CLI: make backfill FROM=2026-10-01
 
 bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
 	$(PY) bench/elt.py
+	$(PY) bench/features.py
 
 status: $(STAMP) ## Current dataset versions
 	$(PY) -m ml_tasks status

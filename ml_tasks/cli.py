@@ -77,6 +77,12 @@ def _cmd_stop(args: argparse.Namespace) -> int:
     return services.main_stop(args)
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    from ml_tasks.features.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     stop = sub.add_parser("stop", help="stop Airflow processes recorded under PLATFORM_HOME")
     stop.set_defaults(func=_cmd_stop)
+
+    features = sub.add_parser(
+        "features", help="feature store: online get, materialize, apply, training sets"
+    )
+    from ml_tasks.features import cli as features_cli
+
+    features_cli.add_arguments(features)
+    features.set_defaults(func=_cmd_features)
 
     demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
     demo.add_argument("--start", type=_date, default=date(2026, 10, 1))

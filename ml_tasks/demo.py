@@ -63,6 +63,14 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
 
     print()
     print(format_summary(summarise_since(began, s)))
+    if not failed:
+        print()
+        print("[4] Materializing the features of the demo range (features_materialize, dag.test)")
+        from ml_tasks.features.demo import run_features_demo
+
+        if run_features_demo(start, start + timedelta(days=days - 1), s) != 0:
+            print("FAILED: features_materialize")
+            return 1
     if failed:
         print(f"FAILED days: {', '.join(map(str, failed))}")
         return 1

@@ -34,6 +34,37 @@ class Settings:
     plugins_folder: Path
     airflow_db_uri: str
     storage_options: dict[str, str] = field(default_factory=dict)
+    # Feature store (Feast): the rendered repo (feature_store.yaml, file registry, SQLite online
+    # store), the offline parquet root, the online store kind and where training sets go.
+    feature_repo_dir: Path = Path()
+    offline_store_uri: str = ""
+    online_store: str = "sqlite"
+    redis_url: str | None = None
+    feast_registry: str = ""
+    training_sets_uri: str = ""
+    # Training (Ray Train + MLflow). Ray starts in-process unless ``ray_address`` names a cluster;
+    # checkpoints go to ``ray_storage_path`` (a local folder, ``s3://...`` in production).
+    mlflow_tracking_uri: str = ""
+    mlflow_registry_uri: str = ""
+    mlflow_artifact_root: str = ""
+    ray_address: str | None = None
+    ray_storage_path: str = ""
+    ray_num_cpus: int | None = None
+    training_workers: int = 1
+    training_cpus_per_worker: int | None = None
+    training_use_gpu: bool = False
+    training_max_failures: int = 2
+    training_mode: str = "local"
+    kuberay_namespace: str = "ml-training"
+    kuberay_image: str = "ghcr.io/ml-platform/ml-platform:latest"
+    # Drift and data-quality monitoring: the policy (thresholds) and where reports are written.
+    monitoring_policy_path: Path = Path()
+    reports_dir: Path = Path()
+    # Evaluation and release: the promotion policy (gate thresholds), the model-card facts per
+    # model (``<model_cards_dir>/<model>.yaml``) and the audit history of alias changes (Delta).
+    promotion_policy_path: Path = Path()
+    model_cards_dir: Path = Path()
+    release_history_uri: str = ""
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -42,6 +73,11 @@ class Settings:
     @property
     def is_local_lake(self) -> bool:
         return "://" not in self.lake_uri or self.lake_uri.startswith("file://")
+
+
+def _int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
 
 
 def get_settings() -> Settings:
@@ -57,6 +93,9 @@ def get_settings() -> Settings:
         )
         if os.environ.get(env)
     }
+    feature_repo = Path(_env("PLATFORM_FEATURE_REPO_DIR", str(home / "feature_repo")))
+    redis_url = os.environ.get("PLATFORM_REDIS_URL", "").strip() or None
+    mlflow_uri = _env("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
     return Settings(
         platform_home=home,
         landing_dir=Path(_env("PLATFORM_LANDING_DIR", str(home / "landing"))),
@@ -73,6 +112,52 @@ def get_settings() -> Settings:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{airflow_home / 'airflow.db'}"
         ),
         storage_options=storage_options,
+        feature_repo_dir=feature_repo,
+        offline_store_uri=_env("PLATFORM_OFFLINE_STORE_URI", str(home / "offline")),
+        # Redis when a URL is given (production stack), SQLite otherwise; either can be forced.
+        online_store=_env("PLATFORM_ONLINE_STORE", "redis" if redis_url else "sqlite").lower(),
+        redis_url=redis_url,
+        feast_registry=_env("PLATFORM_FEAST_REGISTRY", str(feature_repo / "registry.db")),
+        training_sets_uri=_env("PLATFORM_TRAINING_SETS_URI", str(home / "training_sets")),
+        mlflow_tracking_uri=mlflow_uri,
+        # The registry follows the tracking server unless pointed elsewhere.
+        mlflow_registry_uri=_env("MLFLOW_REGISTRY_URI", mlflow_uri),
+        mlflow_artifact_root=_env(
+            "PLATFORM_MLFLOW_ARTIFACT_ROOT", str(home / "mlflow" / "artifacts")
+        ),
+        ray_address=os.environ.get("RAY_ADDRESS", "").strip() or None,
+        ray_storage_path=_env("PLATFORM_RAY_STORAGE_PATH", str(home / "ray_results")),
+        # None: every core of this machine (in-process Ray only).
+        ray_num_cpus=_int("PLATFORM_RAY_NUM_CPUS", None),
+        training_workers=_int("PLATFORM_TRAINING_WORKERS", 1) or 1,
+        # None: share the in-process Ray's cores evenly between the workers.
+        training_cpus_per_worker=_int("PLATFORM_TRAINING_CPUS_PER_WORKER", None),
+        training_use_gpu=_env("PLATFORM_TRAINING_USE_GPU", "false").lower() in ("1", "true"),
+        training_max_failures=_int("PLATFORM_TRAINING_MAX_FAILURES", 2) or 0,
+        training_mode=_env("PLATFORM_TRAINING_MODE", "local").lower(),
+        kuberay_namespace=_env("PLATFORM_KUBERAY_NAMESPACE", "ml-training"),
+        kuberay_image=_env("PLATFORM_KUBERAY_IMAGE", "ghcr.io/ml-platform/ml-platform:latest"),
+        monitoring_policy_path=Path(
+            _env(
+                "PLATFORM_MONITORING_POLICY",
+                str(REPO_ROOT / "include" / "policies" / "monitoring.yaml"),
+            )
+        ),
+        reports_dir=Path(_env("PLATFORM_REPORTS_DIR", str(home / "reports"))),
+        promotion_policy_path=Path(
+            _env(
+                "PLATFORM_PROMOTION_POLICY",
+                str(REPO_ROOT / "include" / "policies" / "promotion.yaml"),
+            )
+        ),
+        model_cards_dir=Path(
+            _env("PLATFORM_MODEL_CARDS_DIR", str(REPO_ROOT / "include" / "model_cards"))
+        ),
+        # Next to the curated tables, so it is as durable as the lake (object storage in prod).
+        release_history_uri=_env(
+            "PLATFORM_RELEASE_HISTORY_URI",
+            f"{_env('PLATFORM_LAKE_URI', str(home / 'lake')).rstrip('/')}/release_history",
+        ),
     )
 
 

@@ -1,0 +1,278 @@
+"""Point-in-time-correct training sets: labelled machine-hours joined with Feast features.
+
+For every installed machine and every hour ``T`` of the date range, the label is 1 when a
+failure work order for the machine is opened in ``(T, T + horizon]`` (cancelled and deleted
+orders do not count). Features come from Feast's historical retrieval with the entity timestamp
+``T``: for each view the latest row with ``feature_ts <= T`` within the view's ttl, and a
+feature row at ``T`` only holds data from before ``T``, so nothing from the label's future leaks
+in. Hours whose label window reaches past the curated data are left out (their label is not
+known yet), and by default so are hours in which the machine is already down for a failure.
+
+The set is written once, as ``<training_sets_uri>/v<NNNN>/data.parquet`` plus ``metadata.json``
+(the dataset versions it came from), and recorded in the manifest as ``training_set``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ml_tasks.elt import lake, manifest
+from ml_tasks.features.compute import days_between, interval_bounds
+from ml_tasks.settings import Settings, get_settings
+
+LABEL = "failure_within_horizon"
+EVENT_TIMESTAMP = "event_timestamp"
+SOURCE_TABLES = (
+    "telemetry",
+    "work_orders_history",
+    "work_orders",
+    "machines",
+    "features_telemetry_stats",
+    "features_maintenance_history",
+    "features_machine_attributes",
+)
+
+
+class TrainingSetError(RuntimeError):
+    """The requested training set cannot be built from the data there is."""
+
+
+def label_frame(
+    machines: pd.DataFrame,
+    work_orders: pd.DataFrame,
+    start: date,
+    end: date,
+    *,
+    horizon: timedelta = timedelta(hours=24),
+    known_until: datetime | None = None,
+    exclude_in_repair: bool = True,
+) -> pd.DataFrame:
+    """Entity rows ``machine_id, event_timestamp, label`` on the hourly grid of ``[start, end]``.
+
+    ``work_orders`` is the current state of every work order (the final word on each); rows
+    whose horizon ends after ``known_until`` are dropped.
+    """
+    begin, stop = interval_bounds(start, end)
+    hours = pd.date_range(begin, stop, freq="h", inclusive="left").astype("datetime64[ns, UTC]")
+    installed = pd.to_datetime(machines["install_date"]).dt.tz_localize("UTC")
+    grid = (
+        machines[["machine_id"]]
+        .assign(_installed=installed.to_numpy())
+        .merge(pd.DataFrame({EVENT_TIMESTAMP: hours}), how="cross")
+    )
+    grid = grid[grid["_installed"] <= grid[EVENT_TIMESTAMP]].drop(columns="_installed")
+    if known_until is not None:
+        grid = grid[grid[EVENT_TIMESTAMP] + horizon <= known_until]
+
+    failures = work_orders[
+        (work_orders["order_type"] == "failure") & (work_orders["status"] != "cancelled")
+    ][["machine_id", "opened_ts", "closed_ts"]]
+    failures = failures.astype(
+        {"opened_ts": "datetime64[ns, UTC]", "closed_ts": "datetime64[ns, UTC]"}
+    )
+    # Per grid row, the first failure opened after T: label when it is within the horizon.
+    grid = grid.sort_values(EVENT_TIMESTAMP)
+    opened = failures.dropna(subset=["opened_ts"]).sort_values("opened_ts")
+    nxt = pd.merge_asof(
+        grid,
+        opened[["machine_id", "opened_ts"]].rename(columns={"opened_ts": "_next"}),
+        left_on=EVENT_TIMESTAMP,
+        right_on="_next",
+        by="machine_id",
+        direction="forward",
+        allow_exact_matches=False,
+    )
+    nxt[LABEL] = (nxt["_next"].notna() & (nxt["_next"] - nxt[EVENT_TIMESTAMP] <= horizon)).astype(
+        "int64"
+    )
+    if exclude_in_repair and len(opened):
+        # The latest failure opened at or before T: still open (or closed after T) = down.
+        prev = pd.merge_asof(
+            nxt.sort_values(EVENT_TIMESTAMP),
+            opened.rename(columns={"opened_ts": "_prev_open", "closed_ts": "_prev_close"}),
+            left_on=EVENT_TIMESTAMP,
+            right_on="_prev_open",
+            by="machine_id",
+            direction="backward",
+        )
+        down = prev["_prev_open"].notna() & (
+            prev["_prev_close"].isna() | (prev["_prev_close"] > prev[EVENT_TIMESTAMP])
+        )
+        nxt = prev[~down]
+    out = nxt[["machine_id", EVENT_TIMESTAMP, LABEL]]
+    return out.sort_values([EVENT_TIMESTAMP, "machine_id"]).reset_index(drop=True)
+
+
+def historical_features(entity_df: pd.DataFrame, store: Any) -> pd.DataFrame:
+    """Feast's point-in-time join of the failure model's features onto ``entity_df``.
+
+    ``entity_df`` has ``machine_id`` and ``event_timestamp`` (UTC) plus any other columns, which
+    are passed through. Rows come back sorted by time, then machine.
+    """
+    from ml_tasks.features.store import FEATURE_SERVICE, quiet_dask
+
+    service = store.get_feature_service(FEATURE_SERVICE)
+    with quiet_dask():
+        job = store.get_historical_features(entity_df=entity_df, features=service)
+        frame = job.to_df()
+    return frame.sort_values([EVENT_TIMESTAMP, "machine_id"]).reset_index(drop=True)
+
+
+def _curated_until(settings: Settings) -> datetime | None:
+    """End of the last landing day whose work orders are curated (labels are known until)."""
+    days = [
+        date.fromisoformat(e.interval_start)
+        for e in manifest.history(settings.manifest_path, "work_orders_history")
+    ]
+    if not days:
+        return None
+    return datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def _next_version(settings: Settings) -> int:
+    latest = manifest.latest(settings.manifest_path).get("training_set")
+    return (latest.version + 1) if latest else 1
+
+
+def build_training_set(
+    start: date,
+    end: date,
+    *,
+    settings: Settings | None = None,
+    store: Any = None,
+    horizon_hours: int = 24,
+    exclude_in_repair: bool = True,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Build, write and record a training set for ``[start, end]``; returns its metadata."""
+    from ml_tasks.features.store import FEATURE_SERVICE, get_store
+
+    s = settings or get_settings()
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    started = time.perf_counter()
+    horizon = timedelta(hours=horizon_hours)
+    machines = lake.read_table(s.table_uri("machines"), s)
+    work_orders = lake.read_table(s.table_uri("work_orders"), s)
+    if machines is None or work_orders is None:
+        raise TrainingSetError("curated machines/work_orders missing: run the ELT first")
+    known_until = _curated_until(s)
+    entity_df = label_frame(
+        machines.to_pandas(),
+        work_orders.to_pandas(),
+        start,
+        end,
+        horizon=horizon,
+        known_until=known_until,
+        exclude_in_repair=exclude_in_repair,
+    )
+    if entity_df.empty:
+        raise TrainingSetError(
+            f"no labelled hours in {start}..{end}: labels need {horizon_hours} h of curated work"
+            f" orders after each hour (curated until {known_until})"
+        )
+    frame = historical_features(entity_df, store or get_store(s))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+
+    version = _next_version(s)
+    sources = {
+        name: {
+            "version": e.version,
+            "interval_start": e.interval_start,
+            "interval_end": e.interval_end,
+        }
+        for name, e in manifest.latest(s.manifest_path).items()
+        if name in SOURCE_TABLES
+    }
+    feature_names = [c for c in frame.columns if c not in ("machine_id", EVENT_TIMESTAMP, LABEL)]
+    metadata = {
+        "name": "training_set",
+        "version": version,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "days": len(days_between(start, end)),
+        "feature_service": FEATURE_SERVICE,
+        "label": LABEL,
+        "entity": "machine_id",
+        "timestamp": EVENT_TIMESTAMP,
+        "horizon_hours": horizon_hours,
+        "exclude_in_repair": exclude_in_repair,
+        "labels_known_until": known_until.isoformat() if known_until else None,
+        "rows": table.num_rows,
+        "positives": int(frame[LABEL].sum()),
+        "features": feature_names,
+        "sources": sources,
+        # Flat dataset -> version map, what a training run records as its lineage.
+        "lineage": {name: src["version"] for name, src in sources.items()},
+        "row_count": table.num_rows,
+        "created_at": datetime.now(UTC).isoformat(),
+        "run_id": run_id,
+    }
+    path = _write(s, version, table, metadata)
+    metadata["path"] = path
+    metadata["seconds"] = round(time.perf_counter() - started, 3)
+    manifest.record(
+        s.manifest_path,
+        manifest.DatasetVersion(
+            table_name="training_set",
+            version=version,
+            interval_start=start.isoformat(),
+            interval_end=(end + timedelta(days=1)).isoformat(),
+            row_count=table.num_rows,
+            stats={
+                k: metadata[k]
+                for k in ("path", "positives", "feature_service", "sources", "sha256")
+            },
+            run_id=run_id,
+        ),
+    )
+    return metadata
+
+
+def _write(settings: Settings, version: int, table: pa.Table, metadata: dict[str, Any]) -> str:
+    """Write ``v<NNNN>/`` once: into a temporary folder, renamed into place when complete."""
+    import pyarrow.parquet as pq
+
+    root = settings.training_sets_uri.rstrip("/")
+    name = f"v{version:04d}"
+    if "://" in root and not root.startswith("file://"):
+        from pyarrow import fs
+
+        filesystem, base = fs.FileSystem.from_uri(f"{root}/{name}")
+        pq.write_table(table, f"{base}/data.parquet", filesystem=filesystem)
+        metadata["sha256"] = None
+        with filesystem.open_output_stream(f"{base}/metadata.json") as out:
+            out.write(json.dumps(metadata, indent=2, default=str).encode())
+        return f"{root}/{name}"
+    final = Path(root.removeprefix("file://")) / name
+    if final.exists():
+        raise TrainingSetError(f"training set {final} already exists; versions are immutable")
+    tmp = final.with_name(f".{name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    pq.write_table(table, tmp / "data.parquet")
+    metadata["sha256"] = hashlib.sha256((tmp / "data.parquet").read_bytes()).hexdigest()
+    (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
+    os.replace(tmp, final)
+    return str(final)
+
+
+def read_training_set(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A written training set and its metadata."""
+    import pyarrow.parquet as pq
+
+    folder = Path(path)
+    return (
+        pq.read_table(folder / "data.parquet").to_pandas(),
+        json.loads((folder / "metadata.json").read_text()),
+    )

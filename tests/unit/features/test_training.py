@@ -1,0 +1,161 @@
+"""Training sets: labels, point-in-time correctness, versions and provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from ml_tasks.elt import manifest
+from ml_tasks.features import store
+from ml_tasks.features.compute import compute_features, feature_rows
+from ml_tasks.features.training import (
+    LABEL,
+    TrainingSetError,
+    build_training_set,
+    historical_features,
+    label_frame,
+    read_training_set,
+)
+
+D1, D2, D3 = date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)
+
+
+def _ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+MACHINES = pd.DataFrame(
+    {"machine_id": ["A", "B"], "install_date": [date(2020, 1, 1), date(2026, 10, 2)]}
+)
+
+
+def _orders(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["machine_id", "order_type", "status", "opened", "closed"])
+    return pd.DataFrame(
+        {
+            "machine_id": frame["machine_id"],
+            "order_type": frame["order_type"],
+            "status": frame["status"],
+            "opened_ts": pd.to_datetime(frame["opened"], utc=True),
+            "closed_ts": pd.to_datetime(frame["closed"], utc=True),
+        }
+    )
+
+
+def _labels(orders: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    frame = label_frame(MACHINES, orders, D1, D2, **kwargs)
+    return frame.set_index(["machine_id", "event_timestamp"])[LABEL]
+
+
+def test_label_is_a_failure_opened_within_the_next_24_hours():
+    orders = _orders(
+        ("A", "failure", "closed", "2026-10-02 12:00", "2026-10-02 15:00"),
+        ("A", "failure", "cancelled", "2026-10-01 06:00", None),  # a false alarm: not a failure
+        ("A", "preventive", "closed", "2026-10-01 08:00", "2026-10-01 09:00"),
+    )
+    labels = _labels(orders, exclude_in_repair=False)
+    assert labels["A", _ts("2026-10-01 11:00")] == 0  # 25 h before
+    assert labels["A", _ts("2026-10-01 12:00")] == 1  # exactly 24 h before: inside
+    assert labels["A", _ts("2026-10-02 11:00")] == 1
+    assert labels["A", _ts("2026-10-02 12:00")] == 0  # opened at T: not in (T, T + 24 h]
+    assert labels["A", _ts("2026-10-01 05:00")] == 0  # cancelled order
+    assert ("B", _ts("2026-10-01 23:00")) not in labels  # not installed yet
+    assert ("B", _ts("2026-10-02 00:00")) in labels
+
+
+def test_hours_under_repair_and_beyond_the_known_data_are_left_out():
+    orders = _orders(("A", "failure", "closed", "2026-10-02 12:00", "2026-10-02 15:30"))
+    labels = _labels(orders)
+    assert ("A", _ts("2026-10-02 13:00")) not in labels  # the machine is down
+    assert ("A", _ts("2026-10-02 15:00")) not in labels
+    assert labels["A", _ts("2026-10-02 16:00")] == 0  # repaired
+    known = datetime(2026, 10, 3, 6, tzinfo=UTC)
+    censored = _labels(orders, known_until=known)
+    assert censored.index.get_level_values(1).max() == _ts("2026-10-02 06:00")
+
+
+def test_training_rows_carry_features_as_of_the_label_time_never_later(features_home):
+    s = features_home
+    compute_features(D1, D3, settings=s)
+    fs = store.get_store(s)
+    store.apply_definitions(s, fs)
+    rows = feature_rows(s, "telemetry_stats", D2, D2).to_pandas()
+    machine = rows["machine_id"].iloc[0]
+    mine = rows[rows["machine_id"] == machine].set_index("feature_ts")
+    at_10, at_11 = mine.loc[_ts("2026-10-02 10:00")], mine.loc[_ts("2026-10-02 11:00")]
+    # The case: the feature changes after the label time (10:30).
+    assert at_10["vibration_mm_s_mean_1h"] != at_11["vibration_mm_s_mean_1h"]
+
+    entity_df = pd.DataFrame(
+        {
+            "machine_id": [machine, machine, machine],
+            "event_timestamp": [
+                _ts("2026-10-02 10:30"),
+                _ts("2026-10-02 10:59:59.999999"),
+                _ts("2026-10-02 11:00"),
+            ],
+        }
+    )
+    got = historical_features(entity_df, fs).set_index("event_timestamp")
+    for t in ("2026-10-02 10:30", "2026-10-02 10:59:59.999999"):
+        assert got.loc[_ts(t), "vibration_mm_s_mean_1h"] == at_10["vibration_mm_s_mean_1h"]
+        assert got.loc[_ts(t), "reading_count_24h"] == at_10["reading_count_24h"]
+    # At 11:00 the 11:00 row (built from readings before 11:00) is the latest known.
+    assert (
+        got.loc[_ts("2026-10-02 11:00"), "vibration_mm_s_mean_1h"]
+        == (at_11["vibration_mm_s_mean_1h"])
+    )
+
+
+def test_maintenance_features_only_know_orders_logged_before_the_label_time(features_home):
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    fs = store.get_store(s)
+    store.apply_definitions(s, fs)
+    history = feature_rows(s, "maintenance_history", D1, date(2026, 10, 4)).to_pandas()
+    opened = history.sort_values("feature_ts")
+    # A machine whose open-order count changes: label half an hour before the change.
+    changes = opened[opened.groupby("machine_id")["open_work_orders"].diff().fillna(0) != 0]
+    assert len(changes), "the fixture has work orders opening or closing"
+    change = changes.iloc[0]
+    before = change["feature_ts"] - timedelta(minutes=30)
+    entity_df = pd.DataFrame({"machine_id": [change["machine_id"]], "event_timestamp": [before]})
+    got = historical_features(entity_df, fs).iloc[0]
+    previous = opened[
+        (opened["machine_id"] == change["machine_id"]) & (opened["feature_ts"] < before)
+    ].iloc[-1]
+    assert got["open_work_orders"] == previous["open_work_orders"] != change["open_work_orders"]
+
+
+def test_a_training_set_is_versioned_with_its_sources(features_home):
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    store.apply_definitions(s)
+    first = build_training_set(D1, D2, settings=s, run_id="t1")
+    frame, meta = read_training_set(first["path"])
+    assert meta["version"] == 1 and first["path"].endswith("v0001")
+    assert len(frame) == meta["rows"] > 0
+    assert set(meta["features"]) <= set(frame.columns) and LABEL in frame.columns
+    assert len(meta["features"]) == 59
+    assert meta["sources"]["telemetry"]["version"] >= 0
+    assert meta["sources"]["features_telemetry_stats"]["version"] == 1
+    assert meta["labels_known_until"] == "2026-10-05T00:00:00+00:00"
+    assert frame["event_timestamp"].min() == _ts("2026-10-01 00:00")
+    # Every row's label window lies inside the curated data.
+    assert frame["event_timestamp"].max() <= _ts("2026-10-04 00:00")
+
+    second = build_training_set(D1, D2, settings=s)
+    assert second["version"] == 2 and second["sha256"] == first["sha256"]
+    entries = manifest.history(s.manifest_path, "training_set")
+    assert [e.version for e in entries] == [1, 2]
+    assert entries[0].stats["sources"] == meta["sources"]
+
+
+def test_a_range_without_known_labels_is_refused(features_home):
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    store.apply_definitions(s)
+    with pytest.raises(TrainingSetError, match="no labelled hours"):
+        build_training_set(date(2026, 10, 5), date(2026, 10, 6), settings=s)
