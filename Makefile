@@ -9,7 +9,7 @@ FROM ?= 2026-10-01
 TO ?= 2026-10-03
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint unit integration ui backfill bench status clean
+.PHONY: help venv run test lint unit integration ui backfill bench status clean evaluate history rollback
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -50,6 +50,17 @@ backfill: $(STAMP) ## Backfill a DAG from the CLI: make backfill FROM=2026-10-01
 bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
 	$(PY) bench/elt.py
 	$(PY) bench/features.py
+	$(PY) bench/training.py
+	$(PY) bench/drift.py
+
+evaluate: $(STAMP) ## Evaluate the challenger against the champion and print the gate decision [VERSION=N]
+	$(PY) -m ml_tasks evaluate --model failure_model $(if $(VERSION),--version $(VERSION))
+
+history: $(STAMP) ## Audit history of failure_model's aliases [ON=YYYY-MM-DD]
+	$(PY) -m ml_tasks history --model failure_model $(if $(ON),--on $(ON))
+
+rollback: $(STAMP) ## Roll failure_model back one step (sha256 verified): make rollback REASON="..." [TO=N]
+	$(PY) -m ml_tasks rollback --model failure_model --reason "$(or $(REASON),manual rollback)" $(if $(TO),--to-version $(TO))
 
 status: $(STAMP) ## Current dataset versions
 	$(PY) -m ml_tasks status

@@ -83,6 +83,36 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ml_tasks.training.cli import run
+
+    return run(args)
+
+
+def _cmd_drift(args: argparse.Namespace) -> int:
+    from ml_tasks.monitoring.cli import run
+
+    return run(args)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ml_tasks.release.cli import run_evaluate
+
+    return run_evaluate(args)
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from ml_tasks.release.cli import run_history
+
+    return run_history(args)
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from ml_tasks.release.cli import run_rollback
+
+    return run_rollback(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +155,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     features_cli.add_arguments(features)
     features.set_defaults(func=_cmd_features)
+
+    train = sub.add_parser(
+        "train", help="train failure_model on Ray (resumable) and register it in MLflow"
+    )
+    from ml_tasks.training import cli as training_cli
+
+    training_cli.add_arguments(train)
+    train.set_defaults(func=_cmd_train)
+
+    drift = sub.add_parser(
+        "drift", help="drift and data-quality monitoring of a day (or --status: the alarm)"
+    )
+    from ml_tasks.monitoring import cli as monitoring_cli
+
+    monitoring_cli.add_arguments(drift)
+    drift.set_defaults(func=_cmd_drift)
+
+    from ml_tasks.release import cli as release_cli
+
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate a model version against the champion; print the gate decision"
+    )
+    release_cli.add_evaluate_arguments(evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    history = sub.add_parser(
+        "history", help="audit history of a model's aliases (which version was champion when)"
+    )
+    release_cli.add_history_arguments(history)
+    history.set_defaults(func=_cmd_history)
+
+    rollback = sub.add_parser(
+        "rollback", help="move champion back to the previous champion (sha256 verified first)"
+    )
+    release_cli.add_rollback_arguments(rollback)
+    rollback.set_defaults(func=_cmd_rollback)
 
     demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
     demo.add_argument("--start", type=_date, default=date(2026, 10, 1))

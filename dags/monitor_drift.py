@@ -1,0 +1,148 @@
+"""
+### Drift and data-quality monitoring (Evidently) of one day of features
+
+One run checks **one day** (the run's data interval, UTC) of machine-hour features against the
+reference of the model (`failure_model` by default), with the thresholds of
+`include/policies/monitoring.yaml`:
+
+1. `wait_for_features`: the day's offline feature partitions exist (reschedule-mode sensor).
+2. `check_drift`: reference = a seeded sample of the **champion's training set** (the version
+   its registry tags record) scored by the champion; before any champion exists, the first 7
+   days of features (fixed window). Current = the day's features, scored by the champion when
+   there is one (prediction drift; otherwise reported as not available). Data quality (nulls,
+   all-null sensors, silent machines, out-of-range shares, new categories) on every row; feature
+   drift (normalised Wasserstein distance per column, dataset drift when >= 10 % of the columns
+   drift) for the fleet **and per plant**, on at most 20,000 rows per slice. Evidently HTML and
+   JSON go to `PLATFORM_HOME/reports/drift/<day>/`, to an MLflow run (experiment
+   `failure_model_monitoring`) and a summary row to the drift table (`<lake>/monitoring_drift`).
+3. `raise_alarm`: on a breach, the platform alert (log; webhook when `PLATFORM_ALERT_WEBHOOK` is
+   set) through `DriftAlarmNotifier`. Skipped on clean days.
+4. `request_retraining`: on feature or prediction drift, an event on the `drift_alarm` asset,
+   which the training DAG is scheduled on. Skipped otherwise (a data-quality breach alerts but
+   does not retrain on broken data).
+
+While the latest monitored day is in breach, `python -m ml_tasks drift --status` reports the
+alarm and the promotion gate (the `drift` gate of `promote_model`) stays closed; the first clean
+day reopens it.
+
+Reruns and backfills replace the day's reports, MLflow run and drift-table row:
+`make backfill FROM=2026-10-01 TO=2026-10-30 DAG=monitor_drift`, or without Airflow
+`python -m ml_tasks drift --date 2026-10-24 [--end ...] [--json]`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+from drift_alerts import DriftAlarmNotifier
+from feature_partitions import FeaturePartitionsSensor
+from platform_alerts import PlatformAlertNotifier
+
+from ml_tasks.assets import DRIFT_ALARM, FEATURES_OFFLINE
+
+ALARM = Asset(name="drift_alarm", uri=DRIFT_ALARM)
+# Declared so the UI shows the lineage features -> monitoring (the schedule stays daily).
+OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
+
+
+@dag(
+    # Data-interval schedule: the run for day D starts after D ends and checks day D.
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=datetime(2026, 10, 1, tzinfo=UTC),
+    catchup=False,
+    # One writer at a time for the drift table.
+    max_active_runs=1,
+    tags=["monitoring", "drift", "data-quality", "ml"],
+    default_args={
+        "owner": "platform-ml",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "on_failure_callback": PlatformAlertNotifier(
+            title="Drift monitoring failed: {{ ti.task_id }} {{ data_interval_start | ds }}"
+        ),
+    },
+    params={
+        "model_name": Param(
+            "failure_model",
+            type="string",
+            title="Model",
+            description="Registered model whose champion gives the reference (and predictions).",
+        ),
+        "alias": Param(
+            "champion",
+            type="string",
+            enum=["champion", "challenger"],
+            title="Reference model alias",
+            description="champion: daily monitoring (fixed 7-day window while there is none). "
+            "challenger: check a candidate against its own training data (alerts, never "
+            "requests retraining; the promotion gate can use it for that version).",
+        ),
+        "current_sample_rows": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1000,
+            title="Rows compared per slice",
+            description="Override the policy's current.sample_rows for this run (empty: policy).",
+        ),
+        "log_to_mlflow": Param(
+            True,
+            type="boolean",
+            title="Log to MLflow",
+            description="Log the reports and scores as an MLflow run.",
+        ),
+    },
+    doc_md=__doc__,
+)
+def monitor_drift() -> None:
+    @task(multiple_outputs=False, inlets=[OFFLINE])
+    def check_drift(
+        *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
+    ) -> dict:
+        """Quality and drift of the day; reports, MLflow run and drift-table row."""
+        from ml_tasks.monitoring.pipeline import run_monitoring
+
+        return run_monitoring(
+            data_interval_start.date(),
+            model_name=params["model_name"],
+            alias=params.get("alias", "champion"),
+            current_sample_rows=params.get("current_sample_rows"),
+            log_mlflow=bool(params.get("log_to_mlflow", True)),
+            run_id=run_id,
+        )
+
+    @task(
+        multiple_outputs=False,
+        on_success_callback=DriftAlarmNotifier(title="Monitoring breach"),
+    )
+    def raise_alarm(summary: dict) -> dict:
+        """Alert on a breach (the notifier sends the returned summary); skip a clean day."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary["breached"]:
+            raise AirflowSkipException(f"{summary['interval']}: no breach")
+        return summary
+
+    @task(multiple_outputs=False, outlets=[ALARM])
+    def request_retraining(summary: dict, *, outlet_events: Any = None) -> dict:
+        """Emit the drift_alarm asset event on feature or prediction drift."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary["retrain"]:
+            raise AirflowSkipException(f"{summary['interval']}: no drift that asks for retraining")
+        extra = {
+            k: summary[k]
+            for k in ("interval", "model_name", "model_version", "kinds", "reasons", "report_dir")
+        }
+        outlet_events[ALARM].extra = extra
+        return extra
+
+    summary = check_drift()
+    FeaturePartitionsSensor(task_id="wait_for_features") >> summary
+    raise_alarm(summary)
+    request_retraining(summary)
+
+
+monitor_drift()

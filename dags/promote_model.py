@@ -1,0 +1,178 @@
+"""
+### Promote a failure_model version: gates, then shadow -> canary -> blue/green flip
+
+Runs when `evaluate_model` has logged a version's evaluation (`failure_model_evaluation` asset),
+or manually (Params). Thresholds: `include/policies/promotion.yaml`.
+
+1. `resolve_challenger`: the version (Param, asset event, or the `challenger` alias) and the
+   current champion.
+2. **Gates** (`PromotionGateSensor`, reschedule mode): each waits until the version's evaluation
+   is complete, then decides. `gate_metrics`: every gated metric against its minimum/maximum
+   and, with a champion, against the champion's value on the same holdout (absolute and
+   relative regression); `gate_robustness`: worst drop under sensor noise, a missing sensor, a
+   unit shift; `gate_artifacts`: model card, evaluation report and lineage are in the run;
+   `gate_drift`: drift monitoring is not in alarm. A "no" fails the gate at once, with the
+   reasons (metric, challenger value, champion value, threshold) in its log and in its XCom
+   `gate_decision`, and nothing below runs. No evaluation before `timeout`: the gate fails with
+   "timed out waiting for the evaluation". Neither a "no" nor a timeout is retried.
+3. `choose_release_path`: with a champion, the staged walk; without one (first release), a
+   challenger that passed the absolute minimums goes straight to the flip.
+4. `shadow`: alias `shadow`; the challenger scores the recent holdout traffic beside the
+   champion; disagreement (score differences, alert decisions that differ) is logged to MLflow.
+5. `canary`: alias `canary`, traffic steps from the Param `canary_steps` (e.g. 10, 50, 100 %),
+   each recorded with the replay's numbers.
+6. `promote_to_champion`: the **blue/green flip**: sha256 of the model files verified, the old
+   champion kept as `previous_champion` (instant rollback: `rollback_model`), `champion` moved
+   in one registry call, `canary` removed.
+
+Until the serving gateway lands, shadow and canary act on registry aliases and an **offline
+replay** of the holdout traffic, and say so. Every alias change is in the audit history:
+`python -m ml_tasks history --model failure_model`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, Param, TriggerRule, dag, task
+from platform_alerts import PlatformAlertNotifier
+from release_gates import PromotionGateSensor
+
+from ml_tasks.assets import MODEL_CHAMPION, MODEL_EVALUATION
+
+EVALUATION = Asset(name="failure_model_evaluation", uri=MODEL_EVALUATION)
+CHAMPION = Asset(name="failure_model_champion", uri=MODEL_CHAMPION)
+MODEL_NAME = "failure_model"
+GATES = ("metrics", "robustness", "artifacts", "drift")
+
+
+@dag(
+    schedule=[EVALUATION],
+    start_date=datetime(2026, 10, 1, tzinfo=UTC),
+    catchup=False,
+    # One release at a time: two runs moving the same aliases would interleave.
+    max_active_runs=1,
+    tags=["release", "gates", "ml", "mlflow"],
+    default_args={
+        "owner": "platform-ml",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=1),
+        "on_failure_callback": PlatformAlertNotifier(title="Release stopped"),
+    },
+    params={
+        "version": Param(
+            None,
+            type=["null", "string"],
+            title="Model version",
+            description="Version of failure_model to release; empty: the triggering "
+            "evaluation's version, else the challenger alias",
+        ),
+        "canary_steps": Param(
+            [10, 50, 100],
+            type="array",
+            items={"type": "integer", "minimum": 1, "maximum": 100},
+            minItems=1,
+            title="Canary traffic steps (%)",
+            description="Traffic percentages the canary walks through, rising, e.g. 10, 50, 100",
+        ),
+        "reason": Param(
+            "passed the promotion gates",
+            type="string",
+            minLength=3,
+            title="Reason",
+            description="Recorded in the audit history with the champion change",
+        ),
+    },
+    doc_md=__doc__,
+)
+def promote_model() -> None:
+    # multiple_outputs: the gate sensors template the version key alone.
+    @task(multiple_outputs=True)
+    def resolve_challenger(*, params: Any = None, triggering_asset_events: Any = None) -> dict:
+        """The version to release and the current champion."""
+        from ml_tasks.release.promotion import resolve_version
+
+        extras = [e.extra for e in (triggering_asset_events or {}).get(EVALUATION, [])]
+        return resolve_version(MODEL_NAME, params["version"], event_extra=extras)
+
+    resolved = resolve_challenger()
+    gates = [
+        PromotionGateSensor(
+            task_id=f"gate_{gate}",
+            gate=gate,
+            model_name=MODEL_NAME,
+            version=resolved["version"],
+            poke_interval=60,
+            timeout=timedelta(hours=6).total_seconds(),
+        )
+        for gate in GATES
+    ]
+
+    @task.branch
+    def choose_release_path(resolved: dict) -> str:
+        """Staged walk with a champion; straight to the flip for the first release."""
+        if resolved["champion_version"] is None or resolved["already_champion"]:
+            return "promote_to_champion"
+        return "shadow"
+
+    @task(multiple_outputs=False)
+    def shadow(resolved: dict, *, dag: Any = None, run_id: Any = None) -> dict:
+        """Shadow: both models score the replayed traffic; disagreement recorded."""
+        from ml_tasks.release.aliases import ReleaseContext
+        from ml_tasks.release.promotion import shadow as run_shadow
+
+        return run_shadow(
+            MODEL_NAME, resolved["version"], context=ReleaseContext.airflow(dag.dag_id, run_id)
+        )
+
+    @task(multiple_outputs=False)
+    def canary(resolved: dict, *, params: Any = None, dag: Any = None, run_id: Any = None) -> dict:
+        """Canary: alias and traffic steps (offline replay until the gateway exists)."""
+        from ml_tasks.release.aliases import ReleaseContext
+        from ml_tasks.release.promotion import canary as run_canary
+
+        return run_canary(
+            MODEL_NAME,
+            resolved["version"],
+            [int(p) for p in params["canary_steps"]],
+            context=ReleaseContext.airflow(dag.dag_id, run_id),
+        )
+
+    @task(
+        multiple_outputs=False,
+        outlets=[CHAMPION],
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+    )
+    def promote_to_champion(
+        resolved: dict,
+        *,
+        params: Any = None,
+        dag: Any = None,
+        run_id: Any = None,
+        outlet_events: Any = None,
+    ) -> dict:
+        """Blue/green flip: verify sha256, keep the old champion, move champion atomically."""
+        from ml_tasks.release.aliases import ReleaseContext
+        from ml_tasks.release.promotion import promote
+
+        result = promote(
+            MODEL_NAME,
+            resolved["version"],
+            context=ReleaseContext.airflow(dag.dag_id, run_id),
+            reason=params["reason"],
+        )
+        outlet_events[CHAMPION].extra = {
+            k: result[k] for k in ("model_name", "version", "previous_champion", "changed")
+        }
+        return result
+
+    path = choose_release_path(resolved)
+    staged = shadow(resolved)
+    flip = promote_to_champion(resolved)
+    gates >> path
+    path >> [staged, flip]
+    staged >> canary(resolved) >> flip
+
+
+promote_model()

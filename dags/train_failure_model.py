@@ -1,0 +1,204 @@
+"""
+### Train failure_model: XGBoost on Ray Train, registered in MLflow as the `challenger`
+
+Runs nightly and whenever the feature store's offline features change.
+
+1. `build_training_set`: point-in-time-correct training set from the feature store for the
+   window (Params `start`/`end`, default: `window_days` days ending the day before the run).
+2. `plan_training`: features, a time-based train/validation split (24 h gap against label
+   leakage), the configuration and the **run identity**: the Ray run name derives from this
+   DAG run and the training-set version, so a retry finds the run's checkpoints.
+3. Train on Ray, by `mode`:
+   - `local` (`train_on_ray`): Ray in-process, or the cluster at `RAY_ADDRESS`;
+   - `kubernetes`: `create_ray_job` creates a KubeRay RayJob (CPU head on-demand, GPU workers
+     on spot, checkpoints in object storage), `wait_for_ray_job` defers until it finishes and
+     `delete_ray_job` (teardown) removes it and its cluster whatever happened.
+   Checkpoints every `checkpoint_every` rounds; a lost worker restarts from the latest one
+   (Ray Train `FailureConfig`), and an Airflow retry resumes from it too. The model ends with
+   exactly the requested rounds (or the early-stopping round).
+4. `register_model`: parameters, per-round metrics, the training-set and dataset versions, the
+   feature service, the code version, a feature-importance plot and the model (signature and
+   input example) go to MLflow; a new `failure_model` version gets the alias `challenger` and a
+   `model_sha256` tag. The `failure_model_challenger` asset event carries the version.
+
+Manual run: trigger with Params (window, rounds, workers, mode). CLI equivalent:
+`python -m ml_tasks train --start 2026-10-01 --end 2026-10-30 --workers 2`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    dag,
+    task,
+)
+from platform_alerts import PlatformAlertNotifier
+from ray_kubernetes import CreateRayJobOperator, DeleteRayJobOperator, RayJobSensor
+
+from ml_tasks.assets import FEATURES_OFFLINE, MODEL_CHALLENGER
+
+CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
+
+
+@dag(
+    # Nightly, and as soon as new offline features land (the asset is the features DAG's).
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"),
+        assets=Asset.ref(uri=FEATURES_OFFLINE),
+    ),
+    start_date=datetime(2026, 10, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["training", "ml", "ray", "mlflow"],
+    default_args={
+        "owner": "platform-ml",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "on_failure_callback": PlatformAlertNotifier(
+            title="Training failed: {{ ti.task_id }} ({{ run_id }})"
+        ),
+    },
+    params={
+        "start": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="First day",
+            description="First day of the training window (YYYY-MM-DD); empty: end - window_days",
+        ),
+        "end": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Last day",
+            description="Last day of the training window, inclusive; empty: the day before the run",
+        ),
+        "window_days": Param(
+            28, type="integer", minimum=1, title="Window (days)", description="Days to train on"
+        ),
+        "rounds": Param(
+            200,
+            type="integer",
+            minimum=1,
+            maximum=5000,
+            title="Boosting rounds",
+            description="Upper bound; early stopping may end sooner",
+        ),
+        "early_stopping_rounds": Param(
+            30,
+            type="integer",
+            minimum=0,
+            title="Early stopping patience",
+            description="Rounds without validation improvement before stopping; 0: never",
+        ),
+        "checkpoint_every": Param(
+            20,
+            type="integer",
+            minimum=0,
+            title="Checkpoint every N rounds",
+            description="Work lost to a failure is at most this many rounds",
+        ),
+        "workers": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="Ray workers",
+            description="Empty: PLATFORM_TRAINING_WORKERS (local) or the GPU group's replicas",
+        ),
+        "mode": Param(
+            "auto",
+            type="string",
+            enum=["auto", "local", "kubernetes"],
+            title="Where to train",
+            description="local: in-process Ray or RAY_ADDRESS; kubernetes: a KubeRay RayJob;"
+            " auto: PLATFORM_TRAINING_MODE",
+        ),
+    },
+    doc_md=__doc__,
+)
+def train_failure_model() -> None:
+    @task(multiple_outputs=False)
+    def build_training_set(*, params: Any = None, run_id: Any = None, dag_run: Any = None) -> dict:
+        """Point-in-time training set for the window; returns its reference (path, version)."""
+        from ml_tasks.training.pipeline import build_training_set as build
+        from ml_tasks.training.pipeline import training_window
+
+        start, end = training_window(
+            params["start"], params["end"], params["window_days"], dag_run.run_after
+        )
+        return build(start, end, run_id=run_id).to_dict()
+
+    @task(multiple_outputs=True)
+    def plan_training(training_set: dict, *, params: Any = None, run_id: Any = None) -> dict:
+        """Resolve features, split, configuration and run identity (and the RayJob)."""
+        from ml_tasks.training.pipeline import plan_stage
+
+        return plan_stage(
+            training_set,
+            run_id=run_id,
+            mode=params["mode"],
+            rounds=params["rounds"],
+            workers=params["workers"],
+            checkpoint_every=params["checkpoint_every"],
+            early_stopping_rounds=params["early_stopping_rounds"],
+        )
+
+    @task.branch
+    def choose_backend(mode: str) -> str:
+        """In-process Ray (or RAY_ADDRESS) or a KubeRay RayJob."""
+        return "create_ray_job" if mode == "kubernetes" else "train_on_ray"
+
+    @task(multiple_outputs=False, execution_timeout=timedelta(hours=6))
+    def train_on_ray(plan: dict) -> dict:
+        """Train or resume on Ray; an Airflow retry continues from the latest checkpoint."""
+        from ml_tasks.training.pipeline import train
+        from ml_tasks.training.spec import TrainingPlan
+
+        return train(TrainingPlan.from_dict(plan)).summary()
+
+    @task(
+        multiple_outputs=False,
+        outlets=[CHALLENGER],
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+    )
+    def register_model(plan: dict, *, outlet_events: Any = None) -> dict:
+        """Log to MLflow, register a failure_model version and alias it challenger."""
+        from ml_tasks.training.pipeline import register
+        from ml_tasks.training.spec import TrainingPlan
+
+        registered = register(TrainingPlan.from_dict(plan))
+        outlet_events[CHALLENGER].extra = {
+            k: registered[k]
+            for k in ("model_name", "version", "alias", "mlflow_run_id", "model_sha256")
+        } | {"training_set_version": registered["training_set_version"]}
+        return registered
+
+    planned = plan_training(build_training_set())
+    local = train_on_ray(planned["plan"])
+    create = CreateRayJobOperator(
+        task_id="create_ray_job", body=planned["rayjob"], namespace=planned["namespace"]
+    )
+    wait = RayJobSensor(
+        task_id="wait_for_ray_job",
+        name=planned["k8s_name"],
+        namespace=planned["namespace"],
+        deferrable=True,
+        poke_interval=60,
+        timeout=6 * 3600,
+    )
+    delete = DeleteRayJobOperator(
+        task_id="delete_ray_job", name=planned["k8s_name"], namespace=planned["namespace"]
+    )
+    choose_backend(planned["mode"]) >> [local, create]
+    create >> wait >> delete.as_teardown(setups=create)
+    [local, wait] >> register_model(planned["plan"])
+
+
+train_failure_model()

@@ -1,0 +1,324 @@
+"""The promotion policy (``include/policies/promotion.yaml``) as typed, validated settings.
+
+Policy as code: every threshold the release gates apply, and every knob of the evaluation that
+produces the numbers they read, is in the YAML file and nowhere in the code. What the code does
+know is the direction of each metric (a higher ROC-AUC is better, a higher Brier score is
+worse): that is a fact about the metric, not a tolerance.
+
+Each gated metric has, in the manner of MLflow's ``MetricThreshold``, an absolute bound and a
+tolerated regression against the champion, absolute and relative; all given bounds must hold.
+Unknown keys, metrics and perturbations are rejected when the file is loaded, so a typo fails the
+run with its name instead of silently dropping a rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ml_tasks.settings import Settings, get_settings
+
+# Metric -> whether a higher value is better. These are the metrics an evaluation produces.
+METRIC_DIRECTIONS: dict[str, bool] = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "recall_at_budget": True,
+    "precision_at_budget": True,
+    "brier": False,
+    "brier_skill": True,
+    "ece": False,
+    "worst_slice_roc_auc": True,
+    "worst_slice_pr_auc": True,
+    "latency_p50_ms": False,
+    "latency_p95_ms": False,
+    "scoring_cpu_ms": False,
+}
+PERTURBATIONS = ("gaussian_noise", "missing_sensor", "unit_shift")
+STATISTICS = ("point", "upper_ci")
+ROBUSTNESS_METRICS = ("roc_auc", "pr_auc")
+
+
+class PolicyError(ValueError):
+    """The promotion policy file is invalid."""
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How the evaluation computes its numbers (not thresholds: the gates hold those)."""
+
+    alert_budget: float = 0.05
+    calibration_bins: int = 10
+    slice_column: str | None = "plant_id"
+    min_slice_rows: int = 200
+    min_slice_positives: int = 5
+    min_holdout_rows: int = 500
+    min_holdout_positives: int = 20
+    latency_calls: int = 200
+    bootstrap_samples: int = 200
+    confidence: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Gaussian noise on every sensor feature, ``sigma`` holdout standard deviations wide."""
+
+    sigma: float = 0.1
+    repeats: int = 5
+
+
+@dataclass(frozen=True)
+class UnitShift:
+    """A sensor reporting in another unit: levels become ``x * scale + offset``."""
+
+    name: str
+    sensor: str
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class RobustnessSettings:
+    """The perturbation tests (ISO/IEC 24029-2 style statistical testing)."""
+
+    metric: str = "roc_auc"
+    sensors: tuple[str, ...] = ()
+    gaussian_noise: NoiseSpec = field(default_factory=NoiseSpec)
+    unit_shifts: tuple[UnitShift, ...] = ()
+    # Which number the gate compares with ``max_drop``: the point estimate of the drop, or the
+    # upper end of its bootstrap confidence interval (robust "with confidence").
+    statistic: str = "point"
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """Bounds on one metric: absolute, and the regression tolerated against the champion."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    max_regression_abs: float | None = None
+    max_regression_rel: float | None = None
+
+    @property
+    def higher_is_better(self) -> bool:
+        return METRIC_DIRECTIONS[self.metric]
+
+
+@dataclass(frozen=True)
+class RobustnessRule:
+    """The largest tolerated drop of the robustness metric under one perturbation kind."""
+
+    perturbation: str
+    max_drop: float
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """Promotion waits while drift monitoring is in alarm for the model."""
+
+    block_on_alarm: bool = True
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Everything the gates check."""
+
+    metrics: tuple[MetricRule, ...] = ()
+    robustness: tuple[RobustnessRule, ...] = ()
+    artifacts: tuple[str, ...] = ()
+    drift: DriftRule | None = None
+
+
+@dataclass(frozen=True)
+class ShadowPolicy:
+    """Offline shadow replay: the share of alert decisions the two models may disagree on."""
+
+    max_alert_disagreement: float | None = None
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    """Release steps."""
+
+    shadow: ShadowPolicy = field(default_factory=ShadowPolicy)
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """The whole policy file."""
+
+    name: str = "promotion"
+    version: int = 1
+    model_name: str = "failure_model"
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    robustness: RobustnessSettings = field(default_factory=RobustnessSettings)
+    gates: GatePolicy = field(default_factory=GatePolicy)
+    release: ReleasePolicy = field(default_factory=ReleasePolicy)
+    path: str | None = None
+    sha256: str | None = None
+
+    def rule(self, metric: str) -> MetricRule | None:
+        return next((r for r in self.gates.metrics if r.metric == metric), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (recorded with every evaluation and gate decision)."""
+        return asdict(self)
+
+
+def _reject_unknown(where: str, raw: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PolicyError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+
+
+def _mapping(where: str, raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def _plain(where: str, cls: type, raw: Any) -> Any:
+    raw = _mapping(where, raw)
+    known = {f.name for f in fields(cls)}
+    _reject_unknown(where, raw, known)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
+def _robustness(raw: Any) -> RobustnessSettings:
+    raw = dict(_mapping("robustness", raw))
+    _reject_unknown("robustness", raw, {f.name for f in fields(RobustnessSettings)})
+    noise = _plain("robustness.gaussian_noise", NoiseSpec, raw.pop("gaussian_noise", None))
+    shifts = []
+    for i, item in enumerate(raw.pop("unit_shifts", None) or []):
+        shifts.append(_plain(f"robustness.unit_shifts[{i}]", UnitShift, item))
+    sensors = tuple(raw.pop("sensors", None) or ())
+    return RobustnessSettings(
+        **raw, sensors=sensors, gaussian_noise=noise, unit_shifts=tuple(shifts)
+    )
+
+
+def _gates(raw: Any) -> GatePolicy:
+    raw = _mapping("gates", raw)
+    _reject_unknown("gates", raw, {"metrics", "robustness", "artifacts", "drift"})
+    metrics = []
+    for name, bounds in _mapping("gates.metrics", raw.get("metrics")).items():
+        if name not in METRIC_DIRECTIONS:
+            raise PolicyError(
+                f"gates.metrics: unknown metric {name!r}; known: {sorted(METRIC_DIRECTIONS)}"
+            )
+        bounds = _mapping(f"gates.metrics.{name}", bounds)
+        known = {f.name for f in fields(MetricRule)} - {"metric"}
+        _reject_unknown(f"gates.metrics.{name}", bounds, known)
+        metrics.append(
+            MetricRule(
+                metric=name, **{k: None if v is None else float(v) for k, v in bounds.items()}
+            )
+        )
+    robustness = []
+    for kind, spec in _mapping("gates.robustness", raw.get("robustness")).items():
+        if kind not in PERTURBATIONS:
+            raise PolicyError(
+                f"gates.robustness: unknown perturbation {kind!r}; known: {PERTURBATIONS}"
+            )
+        spec = _mapping(f"gates.robustness.{kind}", spec)
+        _reject_unknown(f"gates.robustness.{kind}", spec, {"max_drop"})
+        if spec.get("max_drop") is None:
+            raise PolicyError(f"gates.robustness.{kind}: max_drop is required")
+        robustness.append(RobustnessRule(kind, float(spec["max_drop"])))
+    artifacts = raw.get("artifacts") or []
+    if not isinstance(artifacts, list) or not all(isinstance(a, str) for a in artifacts):
+        raise PolicyError("gates.artifacts: expected a list of artifact paths")
+    drift = None
+    if "drift" in raw:  # absent key: no drift rule at all
+        drift = _plain("gates.drift", DriftRule, raw["drift"])
+    return GatePolicy(tuple(metrics), tuple(robustness), tuple(artifacts), drift)
+
+
+def _release(raw: Any) -> ReleasePolicy:
+    raw = _mapping("release", raw)
+    _reject_unknown("release", raw, {"shadow"})
+    return ReleasePolicy(shadow=_plain("release.shadow", ShadowPolicy, raw.get("shadow")))
+
+
+def parse_policy(
+    raw: dict[str, Any], path: str | None = None, sha256: str | None = None
+) -> PromotionPolicy:
+    """Build and validate a policy from its parsed YAML."""
+    top = {"name", "version", "model_name", "evaluation", "robustness", "gates", "release"}
+    _reject_unknown("policy", raw, top)
+    policy = PromotionPolicy(
+        **{k: raw[k] for k in ("name", "version", "model_name") if k in raw},
+        evaluation=_plain("evaluation", EvaluationSettings, raw.get("evaluation")),
+        robustness=_robustness(raw.get("robustness")),
+        gates=_gates(raw.get("gates")),
+        release=_release(raw.get("release")),
+        path=path,
+        sha256=sha256,
+    )
+    validate(policy)
+    return policy
+
+
+def validate(policy: PromotionPolicy) -> None:
+    """Raise :class:`PolicyError` on values that cannot work."""
+    problems = []
+    ev, rb = policy.evaluation, policy.robustness
+    if not 0 < ev.alert_budget <= 1:
+        problems.append(f"evaluation.alert_budget must be in (0, 1], got {ev.alert_budget}")
+    if not 0 < ev.confidence < 1:
+        problems.append(f"evaluation.confidence must be in (0, 1), got {ev.confidence}")
+    for name in ("calibration_bins", "bootstrap_samples", "latency_calls"):
+        if getattr(ev, name) < 1:
+            problems.append(f"evaluation.{name} must be >= 1")
+    if rb.metric not in ROBUSTNESS_METRICS:
+        problems.append(f"robustness.metric must be one of {ROBUSTNESS_METRICS}, got {rb.metric!r}")
+    if rb.statistic not in STATISTICS:
+        problems.append(f"robustness.statistic must be one of {STATISTICS}, got {rb.statistic!r}")
+    if rb.gaussian_noise.sigma <= 0 or rb.gaussian_noise.repeats < 1:
+        problems.append("robustness.gaussian_noise: sigma must be > 0 and repeats >= 1")
+    for shift in rb.unit_shifts:
+        if shift.sensor not in rb.sensors:
+            problems.append(
+                f"robustness.unit_shifts {shift.name}: {shift.sensor!r} is not a sensor"
+            )
+        if shift.scale == 0:
+            problems.append(f"robustness.unit_shifts {shift.name}: scale must not be 0")
+    if any(r.perturbation != "gaussian_noise" for r in policy.gates.robustness) and not rb.sensors:
+        problems.append("robustness.sensors is empty but sensor perturbations are gated")
+    for rule in policy.gates.metrics:
+        if all(
+            getattr(rule, k) is None
+            for k in ("min", "max", "max_regression_abs", "max_regression_rel")
+        ):
+            problems.append(f"gates.metrics.{rule.metric}: no bound given")
+        for k in ("max_regression_abs", "max_regression_rel"):
+            value = getattr(rule, k)
+            if value is not None and value < 0:
+                problems.append(f"gates.metrics.{rule.metric}.{k} must be >= 0")
+    for rule in policy.gates.robustness:
+        if rule.max_drop < 0:
+            problems.append(f"gates.robustness.{rule.perturbation}.max_drop must be >= 0")
+    if problems:
+        raise PolicyError("invalid promotion policy: " + "; ".join(problems))
+
+
+def load_policy(
+    path: str | Path | None = None, settings: Settings | None = None
+) -> PromotionPolicy:
+    """Read the policy file (default: the settings' ``promotion_policy_path``)."""
+    import yaml
+
+    target = Path(path) if path is not None else (settings or get_settings()).promotion_policy_path
+    try:
+        text = target.read_text()
+    except FileNotFoundError as err:
+        raise PolicyError(f"promotion policy not found: {target}") from err
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{target}: expected a mapping at the top level")
+    return parse_policy(raw, path=str(target), sha256=hashlib.sha256(text.encode()).hexdigest())

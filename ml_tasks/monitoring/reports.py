@@ -1,0 +1,159 @@
+"""Report files (Evidently HTML and JSON, our summary) and their MLflow run.
+
+Layout, one folder per interval and model version::
+
+    <PLATFORM_HOME>/reports/drift/<YYYY-MM-DD>/<model>-<version|no-champion>/
+        summary.json            the monitoring summary (what the drift table row holds, in full)
+        all.json, all.html      Evidently snapshot of the fleet (HTML always, unless html: none)
+        plant_id=P2.json/.html  one per slice (HTML where the policy asks for it)
+
+The folder is written under a temporary name and renamed into place, so a rerun replaces the
+whole set and a killed run leaves the previous one. The same folder is logged as the artifacts of
+one MLflow run per interval and model version (experiment ``<model>_monitoring``); a rerun
+deletes the interval's earlier run first, so MLflow holds one run per interval too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ml_tasks.settings import Settings, get_settings
+
+
+def report_dir(day: date, model_name: str, model_version: str, settings: Settings | None = None):
+    """Where one interval's reports for one model version go."""
+    s = settings or get_settings()
+    label = "no-champion" if model_version == "none" else f"v{model_version}"
+    return s.reports_dir / "drift" / day.isoformat() / f"{model_name}-{label}"
+
+
+def clean_json(value: Any) -> Any:
+    """Plain JSON: numpy scalars to Python numbers, NaN and infinities to None."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_reports(
+    target: Path,
+    snapshots: dict[str, tuple[Any, bool]],
+    summary: dict[str, Any],
+) -> dict[str, list[str]]:
+    """Write ``{slice: (snapshot, with_html)}`` and the summary into ``target`` atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    written: dict[str, list[str]] = {"html": [], "json": []}
+    try:
+        for name, (snapshot, with_html) in snapshots.items():
+            (tmp / f"{name}.json").write_text(snapshot.json())
+            written["json"].append(str(target / f"{name}.json"))
+            if with_html:
+                snapshot.save_html(str(tmp / f"{name}.html"))
+                written["html"].append(str(target / f"{name}.html"))
+        summary = {**summary, "files": written}
+        text = json.dumps(clean_json(summary), indent=2, allow_nan=False, default=str)
+        (tmp / "summary.json").write_text(text)
+        old = target.parent / f".{target.name}.{os.getpid()}.old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return written
+
+
+def _metric_key(text: str) -> str:
+    # MLflow metric names: letters, digits, _ - . / and spaces.
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in text)
+
+
+def _experiment(client: Any, name: str, settings: Settings) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    root = settings.mlflow_artifact_root
+    location = None
+    if root and "://" not in root:
+        location = Path(root, name).resolve().as_uri()
+    elif root:
+        location = f"{root.rstrip('/')}/{name}"
+    return client.create_experiment(name, artifact_location=location)
+
+
+def log_run(summary: dict[str, Any], folder: Path, settings: Settings | None = None) -> str:
+    """Log the interval's reports and figures as one MLflow run; returns its run id."""
+    import mlflow
+
+    from ml_tasks.training.tracking import client as mlflow_client
+
+    s = settings or get_settings()
+    client = mlflow_client(s)
+    model, version, interval = summary["model_name"], summary["model_version"], summary["interval"]
+    experiment_id = _experiment(client, f"{model}_monitoring", s)
+    earlier = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.interval = '{interval}' and tags.model_version = '{version}'",
+    )
+    for run in earlier:
+        client.delete_run(run.info.run_id)
+    tags = {
+        "interval": interval,
+        "model_name": model,
+        "model_version": version,
+        "reference_kind": summary["reference"]["kind"],
+        "breached": str(summary["breached"]).lower(),
+        "kinds": ",".join(summary["kinds"]),
+    }
+    if summary.get("run_id"):
+        tags["airflow_run_id"] = summary["run_id"]
+    metrics: dict[str, float] = {
+        "breached": float(summary["breached"]),
+        "rows.current": float(summary["rows"]["current"]),
+        "rows.reference": float(summary["rows"]["reference"]),
+    }
+    for item in summary["slices"]:
+        if item["evaluated"]:
+            metrics[_metric_key(f"share_drifted/{item['name']}")] = float(item["share"])
+            for column in item["columns"]:
+                key = _metric_key(f"score/{item['name']}/{column['column']}")
+                metrics[key] = float(column["score"])
+            if item.get("prediction"):
+                key = _metric_key(f"prediction_score/{item['name']}")
+                metrics[key] = float(item["prediction"]["score"])
+    for fig in summary["quality"]["slices"]:
+        metrics[_metric_key(f"quality/{fig['name']}/silent_share")] = float(fig["silent_share"])
+        for sensor in fig["sensors"]:
+            base = f"quality/{fig['name']}/{sensor['sensor']}"
+            metrics[_metric_key(f"{base}/null_share")] = float(sensor["null_share"])
+            metrics[_metric_key(f"{base}/out_of_range_share")] = float(sensor["out_of_range_share"])
+    clean = {k: v for k, v in metrics.items() if math.isfinite(v)}
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"drift_{interval}_{version}", tags=tags
+    ) as run:
+        mlflow.log_params(
+            {
+                "policy_version": summary["policy"]["version"],
+                "policy_path": summary["policy"].get("path"),
+                "reference_id": summary["reference"]["id"],
+                "method": summary["policy"]["drift"]["method"],
+                "current_sample_rows": summary["policy"]["current"]["sample_rows"],
+            }
+        )
+        mlflow.log_metrics(clean)
+        mlflow.log_artifacts(str(folder), artifact_path="drift_report")
+        return run.info.run_id

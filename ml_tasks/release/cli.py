@@ -1,0 +1,178 @@
+"""CLI commands of evaluation and release: ``evaluate``, ``history``, ``rollback``.
+
+- ``python -m ml_tasks evaluate --model failure_model [--version N]``: evaluate a version (the
+  challenger by default) against the champion, log report and model card to its MLflow run,
+  then print what every promotion gate decides;
+- ``python -m ml_tasks history --model failure_model [--on YYYY-MM-DD]``: every alias change,
+  the champion periods and, with ``--on``, which version(s) were champion that day;
+- ``python -m ml_tasks rollback --model failure_model [--to-version N] --reason "..."``: one
+  step back (or to N) after verifying the target's sha256; recorded in the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="failure_model", help="registered model name")
+    parser.add_argument("--version", help="version to evaluate (default: the challenger alias)")
+    parser.add_argument("--policy", help="promotion policy file (default: settings)")
+    parser.add_argument("--no-gates", action="store_true", help="do not print the gate decision")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="failure_model", help="registered model name")
+    parser.add_argument("--on", type=_date, help="which version(s) held the alias on this day")
+    parser.add_argument("--alias", default="champion", help="alias to follow (default champion)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="failure_model", help="registered model name")
+    parser.add_argument(
+        "--to-version", help="version to roll back to (default: the previous_champion alias)"
+    )
+    parser.add_argument("--reason", default="manual rollback", help="recorded in the history")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def format_evaluation(summary: dict) -> str:
+    """Human-readable evaluation summary."""
+    ch = summary["metrics"]["challenger"]
+    champ = summary["metrics"].get("champion") or {}
+    hold = summary["holdout"]
+    champion = summary["champion_version"]
+    lines = [
+        f"Evaluated {summary['model_name']} v{summary['version']} against "
+        + (f"champion v{champion}" if champion else "no champion (first release)"),
+        f"  holdout  {hold['rows']} rows, {hold['positives']} failures, "
+        f"{hold['start']} .. {hold['end']}",
+        f"  {'metric':<22}{'challenger':>12}{'champion':>12}",
+    ]
+    for name, value in ch.items():
+        lines.append(f"  {name:<22}{_fmt(value):>12}{_fmt(champ.get(name, '-')):>12}")
+    rob = summary.get("robustness") or {}
+    for kind in ("gaussian_noise", "missing_sensor", "unit_shift"):
+        r = rob.get(kind) or {}
+        ci = r.get("ci") or [None, None]
+        lines.append(
+            f"  robustness {kind:<16} worst {r.get('case')}: drop {_fmt(r.get('drop'))} "
+            f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+        )
+    lines.append(
+        f"  artifacts  {summary['report']}, {summary['model_card']} (run {summary['run_id']})"
+    )
+    for key, error in (summary.get("errors") or {}).items():
+        lines.append(f"  problem    {key}: {error}")
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ml_tasks.evaluation.pipeline import evaluate_version
+    from ml_tasks.evaluation.policy import load_policy
+    from ml_tasks.evaluation.registry import ModelNotFound
+    from ml_tasks.release import gates
+
+    policy = load_policy(args.policy) if args.policy else load_policy()
+    try:
+        summary = evaluate_version(args.version, model_name=args.model, policy=policy)
+    except ModelNotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    decisions = (
+        []
+        if args.no_gates
+        else gates.decide_all(args.model, summary["version"], policy=policy)
+    )
+    if args.json:
+        out = {"evaluation": summary, "gates": [d.to_dict() for d in decisions if d]}
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(format_evaluation(summary))
+        if decisions:
+            print()
+            print(gates.format_decisions(decisions))
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from ml_tasks.evaluation.registry import aliases, client, registry_exists
+    from ml_tasks.release import history
+
+    events = history.read_events(args.model)
+    current: dict[str, str] = {}
+    problems: list[str] = []
+    if registry_exists():
+        c = client()
+        current = aliases(c, args.model)
+        problems = history.reconcile(events, history.registry_events(c, args.model), current)
+    if args.json:
+        out = {
+            "model_name": args.model,
+            "aliases": current,
+            "events": [e.to_dict() for e in events],
+            "periods": [p.to_dict() for p in history.periods(events, args.alias)],
+            "on": None
+            if args.on is None
+            else {
+                "day": args.on.isoformat(),
+                "versions": [p.to_dict() for p in history.on_day(events, args.on, args.alias)],
+            },
+            "problems": problems,
+        }
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(
+            history.format_history(
+                args.model,
+                events,
+                day=args.on,
+                alias=args.alias,
+                current=current,
+                problems=problems,
+            )
+        )
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from ml_tasks.evaluation.registry import ModelNotFound
+    from ml_tasks.release.aliases import ReleaseContext
+    from ml_tasks.release.promotion import RollbackRefused, rollback
+
+    try:
+        result = rollback(
+            args.model, args.to_version, context=ReleaseContext.cli(), reason=args.reason
+        )
+    except (RollbackRefused, ModelNotFound) as err:
+        print(f"rollback refused: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(
+            f"Rolled back {result['model_name']}: champion v{result['from_version']} -> "
+            f"v{result['to_version']} (sha256 {result['model_sha256'][:16]}... verified); "
+            f"previous_champion now "
+            + (f"v{result['previous_champion']}" if result["previous_champion"] else "none")
+        )
+        for event in result["events"]:
+            print(f"  recorded: @{event['alias']} {event['from_version']} -> "
+                  f"{event['to_version']}  ({event['reason']})")
+    return 0

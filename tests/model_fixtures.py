@@ -1,0 +1,93 @@
+"""Tiny registered models for the evaluation and release tests, without Ray.
+
+A small synthetic training set (``ml_tasks.training.synthetic``), a booster trained with plain
+``xgboost.train`` on the rows before the plan's split, and the training code's own registration
+(:func:`ml_tasks.training.tracking.log_and_register`): the versions carry the same tags, lineage
+artifact, signature and ``model_sha256`` digest as the ones the Ray pipeline registers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+PARAMS = {
+    "objective": "binary:logistic",
+    "tree_method": "hist",
+    "max_depth": 4,
+    "eta": 0.3,
+    "nthread": 2,
+    "seed": 0,
+}
+
+
+def make_training_set(folder: Path, rows: int = 6_000, machines: int = 40, seed: int = 3) -> Any:
+    """A synthetic training set (label: failure within 24 h, driven by heat and vibration)."""
+    from ml_tasks.training.synthetic import write_training_set
+
+    return write_training_set(Path(folder) / "data.parquet", rows, machines=machines, seed=seed)
+
+
+def train_and_register(
+    ref: Any,
+    *,
+    run_id: str,
+    settings: Any,
+    rounds: int = 40,
+    features: list[str] | None = None,
+    shuffle_labels: bool = False,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train a booster on ``ref``'s training rows and register it as the ``challenger``.
+
+    ``features`` restricts the inputs; ``shuffle_labels`` trains on permuted labels (a model that
+    learned nothing), while the registered lineage still points at the real training set, so the
+    holdout it is evaluated on is the real one.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+    import xgboost as xgb
+
+    from ml_tasks.training import pipeline, tracking
+    from ml_tasks.training.runner import TrainResult
+
+    if features is not None:
+        ref = dataclasses.replace(ref, features=tuple(features))
+    storage = Path(settings.platform_home) / "ray_results"
+    plan = pipeline.plan_training(
+        ref, run_id=run_id, settings=settings, storage_path=str(storage), rounds=rounds
+    )
+    frame = pq.read_table(ref.path).to_pandas()
+    stamps = frame[ref.timestamp].astype("int64").to_numpy() // 1000  # ns -> us
+    train = frame[stamps < plan.split.train_end_us]
+    labels = train[ref.label].to_numpy()
+    if shuffle_labels:
+        labels = np.random.default_rng(0).permutation(labels)
+    cols = list(plan.features)
+    matrix = xgb.DMatrix(train[cols].astype("float32"), label=labels, feature_names=cols)
+    booster = xgb.train({**PARAMS, **(params or {})}, matrix, rounds)
+    checkpoint = storage / plan.run_name / "checkpoint_final"
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(checkpoint / "model.ubj"))
+    result = TrainResult(
+        run_name=plan.run_name,
+        checkpoint_uri=str(checkpoint),
+        rounds_requested=rounds,
+        rounds_trained=rounds,
+        best_iteration=None,
+        best_score=None,
+        stop_metric="aucpr",
+        stopped_early=False,
+        history=[{"round": rounds, "valid-aucpr": 0.0}],
+        attempts=[{"start_round": 0}],
+    )
+    return tracking.log_and_register(plan, result, settings)
+
+
+def model_artifact_dir(settings: Any, version: str) -> Path:
+    """The local folder holding a registered version's model files (embedded MLflow)."""
+    from ml_tasks.training import tracking
+
+    uri = tracking.client(settings).get_model_version_download_uri("failure_model", version)
+    return Path(uri.removeprefix("file://"))

@@ -1,0 +1,207 @@
+"""KubeRay manifests: they validate against the kubernetes models and keep the spot/GPU policy."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from ml_tasks.training import kuberay
+from ml_tasks.training.spec import SplitSpec, TrainConfig, TrainingPlan, TrainingSetRef
+
+SPOT = {"karpenter.sh/capacity-type": "spot"}
+
+
+@pytest.fixture
+def plan():
+    return TrainingPlan(
+        run_name="failure_model__scheduled__2026-10-31T03_00_00_00_00__ts-12__0123456789",
+        storage_path="s3://ml-platform/ray_results",
+        training_set=TrainingSetRef(path="s3://ml-platform/training_sets/v0012", version="12"),
+        config=TrainConfig(workers=3, cpus_per_worker=7, use_gpu=True),
+        features=("temperature_c_mean_1h",),
+        split=SplitSpec(0, 1, 2, 3, 10, 5, 0, 1, 1),
+        run_id="scheduled__2026-10-31T03:00:00+00:00",
+    )
+
+
+@pytest.fixture
+def rayjob(plan, platform_home):
+    return kuberay.render_rayjob(plan, settings=platform_home, image="registry/ml:1.2.3")
+
+
+def _workers(body):
+    return kuberay._cluster_spec(body)["workerGroupSpecs"][0]
+
+
+@pytest.mark.parametrize("path", [kuberay.RAYJOB_TEMPLATE, kuberay.RAYCLUSTER_MANIFEST])
+def test_shipped_manifests_are_valid_and_follow_the_spot_gpu_policy(path):
+    body = kuberay.load_manifest(path)
+    assert kuberay.manifest_problems(body) == []
+    assert kuberay.spot_gpu_problems(body) == []
+    kuberay.validate(body)
+
+
+def test_rendered_rayjob_is_this_runs_job_on_spot_gpus(rayjob, plan):
+    kuberay.validate(rayjob)
+    assert rayjob["kind"] == "RayJob" and rayjob["metadata"]["name"] == plan.k8s_name
+    assert rayjob["metadata"]["annotations"]["ml-platform/ray-run-name"] == plan.run_name
+    spec = rayjob["spec"]
+    assert spec["entrypoint"] == f"python -m ml_tasks train --plan {plan.plan_uri}"
+    assert spec["shutdownAfterJobFinishes"] is True and spec["backoffLimit"] >= 1
+    env = yaml.safe_load(spec["runtimeEnvYAML"])["env_vars"]
+    assert env["PLATFORM_RAY_STORAGE_PATH"] == "s3://ml-platform/ray_results"
+    assert env["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] == "0.2"
+    cluster = spec["rayClusterSpec"]
+    assert cluster["enableInTreeAutoscaling"] is True
+
+    head = cluster["headGroupSpec"]
+    assert head["rayStartParams"]["num-cpus"] == "0"
+    assert head["template"]["spec"]["nodeSelector"] == {"karpenter.sh/capacity-type": "on-demand"}
+
+    workers = _workers(rayjob)
+    assert (workers["minReplicas"], workers["replicas"], workers["maxReplicas"]) == (0, 3, 8)
+    pod = workers["template"]["spec"]
+    assert SPOT.items() <= pod["nodeSelector"].items()
+    tolerations = {(t["key"], t.get("value"), t["effect"]) for t in pod["tolerations"]}
+    assert ("nvidia.com/gpu", None, "NoSchedule") in tolerations
+    assert ("karpenter.sh/capacity-type", "spot", "NoSchedule") in tolerations
+    (container,) = pod["containers"]
+    assert container["image"] == "registry/ml:1.2.3"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == "1"
+    assert {"name": "PLATFORM_RAY_STORAGE_PATH", "value": plan.storage_path} in container["env"]
+    # The Ray workers fit the pods: one GPU each, CPUs for XGBoost plus Ray's own.
+    shape = kuberay.worker_shape(rayjob)
+    assert shape == {"cpus": 8, "gpus": 1} and plan.config.cpus_per_worker < shape["cpus"]
+
+
+def test_more_workers_than_the_template_allows_raise_the_autoscaling_bound(plan, platform_home):
+    from dataclasses import replace
+
+    big = replace(plan, config=replace(plan.config, workers=12))
+    body = kuberay.validate(kuberay.render_rayjob(big, settings=platform_home))
+    assert (_workers(body)["replicas"], _workers(body)["maxReplicas"]) == (12, 12)
+
+
+def test_local_storage_cannot_go_to_kubernetes(plan, platform_home):
+    from dataclasses import replace
+
+    with pytest.raises(kuberay.ManifestError, match="local path"):
+        kuberay.render_rayjob(replace(plan, storage_path="/tmp/ray"), settings=platform_home)
+
+
+def _set(body, path, value):
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+
+
+_DELETE = object()
+W = ("spec", "rayClusterSpec", "workerGroupSpecs", 0)
+WPOD = (*W, "template", "spec")
+WC = (*WPOD, "containers", 0)
+HEAD = ("spec", "rayClusterSpec", "headGroupSpec", "template", "spec")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ((*WC, "resourcse"), {}, "resourcse: unknown or invalid field"),
+        ((*WPOD, "tolerations", 0, "efect"), "NoSchedule", "efect: unknown or invalid field"),
+        ((*WC, "resources", "limits", "cpu"), "8 cores", "bad limits.cpu"),
+        ((*WC, "resources", "requests", "memory"), "64Gi", "requests.memory above its limit"),
+        ((*WC, "resources", "requests", "nvidia.com/gpu"), "2", "requests must equal limits"),
+        ((*WC, "name"), _DELETE, "name"),
+        ((*WPOD, "containers"), [], "at least one container"),
+        ((*W, "replicas"), 9, "minReplicas <= replicas <= maxReplicas"),
+        ((*W, "maxReplicass"), 3, "not a KubeRay v1 field"),
+        (("spec", "shutdownAfterJobFinish"), True, "not a KubeRay v1 field"),
+        (("spec", "entrypoint"), "", "entrypoint: required"),
+        (("spec", "runtimeEnvYAML"), "- a list", "must be a YAML mapping"),
+        (("metadata", "name"), "Train_Job", "DNS-1123"),
+        (("apiVersion",), "ray.io/v1alpha1", "apiVersion"),
+    ],
+)
+def test_invalid_manifests_are_rejected_with_the_reason(rayjob, path, value, problem):
+    body = copy.deepcopy(rayjob)
+    _set(body, path, value)
+    problems = kuberay.manifest_problems(body)
+    assert any(problem in p for p in problems), problems
+    with pytest.raises(kuberay.ManifestError):
+        kuberay.validate(body)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ((*WPOD, "nodeSelector"), {"nvidia.com/gpu.present": "true"}, "no spot node selector"),
+        ((*WPOD, "tolerations"), [], "no toleration for the nvidia.com/gpu taint"),
+        ((*HEAD, "nodeSelector"), SPOT, "head group is scheduled on spot capacity"),
+        ((*W, "maxReplicas"), 0, "needs minReplicas"),
+        (("spec", "rayClusterSpec", "enableInTreeAutoscaling"), False, "autoscaling"),
+        ((*WC, "resources"), {"limits": {"cpu": "8"}}, "no worker group requests nvidia.com/gpu"),
+        (
+            ("spec", "runtimeEnvYAML"),
+            "env_vars: {PLATFORM_RAY_STORAGE_PATH: /tmp/ray}",
+            "is not object storage",
+        ),
+    ],
+)
+def test_policy_breaches_are_rejected(rayjob, path, value, problem):
+    body = copy.deepcopy(rayjob)
+    _set(body, path, value)
+    problems = kuberay.manifest_problems(body) + kuberay.spot_gpu_problems(body)
+    assert any(problem in p for p in problems), problems
+    with pytest.raises(kuberay.ManifestError):
+        kuberay.validate(body)
+
+
+def test_the_gpu_worker_pod_renders_as_a_pod_for_the_provider(rayjob, tmp_path):
+    """The worker's pod spec, through the cncf-kubernetes provider's own pod builder."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from kubernetes.client import models as k8s
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(DUMMY_KUBECONFIG)
+    pod = _workers(rayjob)["template"]["spec"]
+    container = pod["containers"][0]
+    render_only = KubernetesPodOperator(
+        task_id="render_only",
+        name="gpu-worker",
+        namespace=rayjob["metadata"]["namespace"],
+        image=container["image"],
+        node_selector=pod["nodeSelector"],
+        tolerations=[k8s.V1Toleration(**t) for t in pod["tolerations"]],
+        container_resources=k8s.V1ResourceRequirements(**container["resources"]),
+        config_file=str(kubeconfig),
+        kubernetes_conn_id=None,
+    )
+    rendered = render_only.build_pod_request_obj()
+    assert rendered.spec.node_selector["karpenter.sh/capacity-type"] == "spot"
+    assert rendered.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
+    assert {t.key for t in rendered.spec.tolerations} >= {
+        "nvidia.com/gpu",
+        "karpenter.sh/capacity-type",
+    }
+
+
+DUMMY_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters:
+- name: none
+  cluster: {server: "https://127.0.0.1:1"}
+contexts:
+- name: none
+  context: {cluster: none, user: none}
+current-context: none
+users:
+- name: none
+  user: {token: not-a-token}
+"""
