@@ -116,6 +116,46 @@ def _fit(plan, fault=None) -> dict[str, float]:
     return t
 
 
+def _startup_only(repeats: int, cpus: int) -> int:
+    """Cold start-up alone: a fresh Ray and a one-round run on a small set, ``repeats`` times."""
+    import ray
+
+    from ml_tasks.training import pipeline, runner
+
+    load = os.getloadavg()
+    print(f"Start-up, {repeats} cold starts per configuration (load average {load[0]:.2f})")
+    ref, _ = _training_set(20_000)
+    storage = tempfile.mkdtemp(prefix="bench-startup-")
+    runner.configure_env(local=True)
+    try:
+        for workers, per_worker in ((1, cpus), (cpus, 1)):
+            times = []
+            for i in range(repeats):
+                plan = pipeline.plan_training(
+                    ref,
+                    run_id=f"startup-{workers}-{i}",
+                    storage_path=storage,
+                    rounds=1,
+                    workers=workers,
+                    cpus_per_worker=per_worker,
+                )
+                ray.shutdown()
+                t0 = time.perf_counter()
+                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+                ray_init = time.perf_counter() - t0
+                result = _fit(plan)
+                times.append((ray_init, result["worker_start_s"]))
+            print(
+                f"  {workers} worker(s) x {per_worker} CPU(s): "
+                + ", ".join(f"{a:.1f} + {b:.1f} = {a + b:.1f} s" for a, b in times)
+                + f"  (load average now {os.getloadavg()[0]:.2f})"
+            )
+    finally:
+        ray.shutdown()
+        shutil.rmtree(storage, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -123,7 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=20)
     parser.add_argument("--fail-at", type=int, default=None, help="default: mid-interval")
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--startup-only",
+        type=int,
+        metavar="N",
+        help="only time N cold starts (ray.init + worker start) per configuration",
+    )
     args = parser.parse_args(argv)
+    if args.startup_only:
+        return _startup_only(args.startup_only, args.cpus)
 
     import ray
 
