@@ -11,12 +11,7 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+from ml_tasks.cli_args import iso_date as _date
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ from typing import Any
 
 import psutil
 
+from ml_tasks.cli_args import iso_date as _date
 from ml_tasks.settings import Settings, airflow_env, get_settings
 
 BACKFILL_COMPONENTS = ("api-server", "scheduler")
@@ -818,13 +819,6 @@ def run_ui(settings: Settings | None = None, *, port: int | None = None) -> int:
 
 
 # --------------------------------------------------------------------------- CLI glue
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
 
 
 def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:

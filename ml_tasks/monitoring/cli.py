@@ -14,14 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+from ml_tasks.cli_args import iso_date as _date
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,14 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+from ml_tasks.cli_args import iso_date as _date
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,9 +90,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     decisions = (
-        []
-        if args.no_gates
-        else gates.decide_all(args.model, summary["version"], policy=policy)
+        [] if args.no_gates else gates.decide_all(args.model, summary["version"], policy=policy)
     )
     if args.json:
         out = {"evaluation": summary, "gates": [d.to_dict() for d in decisions if d]}
@@ -173,6 +165,8 @@ def run_rollback(args: argparse.Namespace) -> int:
             + (f"v{result['previous_champion']}" if result["previous_champion"] else "none")
         )
         for event in result["events"]:
-            print(f"  recorded: @{event['alias']} {event['from_version']} -> "
-                  f"{event['to_version']}  ({event['reason']})")
+            print(
+                f"  recorded: @{event['alias']} {event['from_version']} -> "
+                f"{event['to_version']}  ({event['reason']})"
+            )
     return 0

@@ -15,15 +15,9 @@ import hashlib
 import json
 import logging
 import sys
-from datetime import date
 from typing import Any
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from err
+from ml_tasks.cli_args import iso_date as _date
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
