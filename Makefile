@@ -18,6 +18,8 @@ help: ## Show this help
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and alone: the CPU build (local wheel); via a dependency pip would fetch CUDA.
+	$(PY) -m pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip check
 	touch $(STAMP)

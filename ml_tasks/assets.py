@@ -25,3 +25,9 @@ DRIFT_ALARM = "platform://monitoring/drift_alarm"
 # ``champion`` alias moved (extra: from and to version, reason).
 MODEL_EVALUATION = "mlflow://failure_model/evaluation"
 MODEL_CHAMPION = "mlflow://failure_model/champion"
+# Maintenance manuals (refresh_embeddings): the document system's nightly export lands a full
+# snapshot under landing/manuals/date=YYYY-MM-DD/ and may post an event on MANUALS_LANDING (REST
+# API, extra {"date": "YYYY-MM-DD"}) to refresh the index early; the DAG emits SEARCH_INDEX_LIVE
+# when the live alias of the search index moves (extra: live and previous version, interval).
+MANUALS_LANDING = "platform://landing/manuals"
+SEARCH_INDEX_LIVE = "lancedb://search/manuals/live"

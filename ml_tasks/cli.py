@@ -108,6 +108,18 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return run_rollback(args)
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    from ml_tasks.search.cli import run_index
+
+    return run_index(args)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from ml_tasks.search.cli import run_search
+
+    return run_search(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release_cli.add_rollback_arguments(rollback)
     rollback.set_defaults(func=_cmd_rollback)
+
+    from ml_tasks.search import cli as search_cli
+
+    index = sub.add_parser("index", help="manual search index: refresh, status, rollback, history")
+    search_cli.add_index_arguments(index)
+    index.set_defaults(func=_cmd_index)
+
+    search = sub.add_parser("search", help="search the maintenance manuals (live index)")
+    search_cli.add_search_arguments(search)
+    search.set_defaults(func=_cmd_search)
 
     demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
     demo.add_argument("--start", type=_date, default=date(2026, 10, 1))

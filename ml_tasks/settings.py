@@ -65,6 +65,12 @@ class Settings:
     promotion_policy_path: Path = Path()
     model_cards_dir: Path = Path()
     release_history_uri: str = ""
+    # Maintenance-manual search: the LanceDB index (local folder or ``s3://``), its gate policy,
+    # the golden query set, and the embedding batch size (all-MiniLM-L6-v2, shipped offline).
+    search_index_uri: str = ""
+    search_policy_path: Path = Path()
+    golden_queries_path: Path = Path()
+    embedding_batch_size: int = 64
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -158,6 +164,20 @@ def get_settings() -> Settings:
             "PLATFORM_RELEASE_HISTORY_URI",
             f"{_env('PLATFORM_LAKE_URI', str(home / 'lake')).rstrip('/')}/release_history",
         ),
+        search_index_uri=_env("PLATFORM_SEARCH_INDEX_URI", str(home / "search" / "index")),
+        search_policy_path=Path(
+            _env(
+                "PLATFORM_SEARCH_POLICY",
+                str(REPO_ROOT / "include" / "policies" / "search_index.yaml"),
+            )
+        ),
+        golden_queries_path=Path(
+            _env(
+                "PLATFORM_GOLDEN_QUERIES",
+                str(REPO_ROOT / "include" / "search" / "golden_queries.yaml"),
+            )
+        ),
+        embedding_batch_size=_int("PLATFORM_EMBEDDING_BATCH_SIZE", 64) or 64,
     )
 
 

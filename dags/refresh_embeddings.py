@@ -1,0 +1,153 @@
+"""
+### Nightly refresh of the maintenance-manual search index (blue/green, gated)
+
+Rebuilds the semantic search index of the maintenance manuals from the day's export in the
+landing zone (`landing/manuals/date=YYYY-MM-DD/*.md`), re-embedding only what changed, and moves
+the `live` alias to the new version only when it is at least as good as the live one:
+
+1. `chunk_manuals`: split every manual by section (size limit with overlap); each chunk is keyed
+   by a content hash. Empty, non-UTF-8 or text-less files are skipped with a logged reason.
+2. `embed_changes`: embed (all-MiniLM-L6-v2, offline) only chunks no kept version holds; every
+   other vector is reused as stored. Unreadable manuals keep their live revision.
+3. `build_green`: write the new version (LanceDB table) beside the live one and register it; a
+   rerun with the same chunks reuses the version it built.
+4. `gate_green`: corpus size, recall@5 and MRR on the golden query set
+   (`include/search/golden_queries.yaml`) against the policy and the live version, and embedding
+   drift live vs green (Evidently) unless the corpus change explains it. Thresholds:
+   `include/policies/search_index.yaml`. A failure leaves blue live and fails the run with the
+   reasons (and alerts); it is not retried.
+5. `swap_live`: one atomic commit moves `live`; the previous live version is kept for rollback.
+6. `clean_old_versions`: keep the newest versions of the policy's retention.
+
+Runs nightly for the previous day's export, and early when the document system posts an event
+on the `manuals_landing` asset (extra `{"date": "YYYY-MM-DD"}`). Rollback:
+`python -m ml_tasks index rollback`; search: `python -m ml_tasks search "QUERY"`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from platform_alerts import PlatformAlertNotifier
+
+from ml_tasks.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
+
+MANUALS = Asset(name="manuals_landing", uri=MANUALS_LANDING)
+SEARCH_INDEX = Asset(name="manual_search_index", uri=SEARCH_INDEX_LIVE)
+
+
+@dag(
+    # Nightly after the day's export (the run for day D starts when D ends), or on an event.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("@daily", timezone="UTC"), assets=[MANUALS]
+    ),
+    start_date=datetime(2026, 10, 1, tzinfo=UTC),
+    catchup=False,
+    # One writer of the index at a time.
+    max_active_runs=1,
+    tags=["search", "embeddings", "blue-green", "ml"],
+    default_args={
+        "owner": "platform-ml",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "on_failure_callback": PlatformAlertNotifier(
+            title="Search index refresh failed: {{ ti.task_id }}"
+        ),
+    },
+    params={
+        "snapshot_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Manuals snapshot day",
+            description="Index the export of this day (empty: the run's data interval, or the "
+            "date in the triggering asset event).",
+        ),
+        "allow_large_change": Param(
+            False,
+            type="boolean",
+            title="Allow a large corpus change",
+            description="Let the drift gate pass when more chunks changed than the policy's "
+            "max_changed_share (after a person reviewed the new manuals).",
+        ),
+        "full_rebuild": Param(
+            False,
+            type="boolean",
+            title="Full rebuild",
+            description="Re-embed every chunk instead of reusing stored vectors.",
+        ),
+    },
+    doc_md=__doc__,
+)
+def refresh_embeddings() -> None:
+    @task(multiple_outputs=False, inlets=[MANUALS])
+    def chunk_manuals(
+        *,
+        data_interval_start: Any = None,
+        params: Any = None,
+        triggering_asset_events: Any = None,
+    ) -> dict:
+        """Chunk the day's manual export (unreadable files skipped with a reason)."""
+        from ml_tasks.search.pipeline import chunk_manuals, snapshot_day
+
+        extras = [
+            event.extra or {}
+            for events in (triggering_asset_events or {}).values()
+            for event in events
+        ]
+        day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
+        return chunk_manuals(day)
+
+    @task(multiple_outputs=False)
+    def embed_changes(chunked: dict, *, params: Any = None) -> dict:
+        """Embed new or changed chunks only; reuse every stored vector."""
+        from ml_tasks.search.pipeline import embed_changes
+
+        return embed_changes(chunked, full_rebuild=bool(params.get("full_rebuild")))
+
+    @task(multiple_outputs=False)
+    def build_green(embedded: dict, *, run_id: Any = None) -> dict:
+        """Register the green version beside the live one (or reuse an identical one)."""
+        from ml_tasks.search.pipeline import build_green
+
+        return build_green(embedded, run_id=run_id)
+
+    @task(multiple_outputs=False)
+    def gate_green(built: dict, *, run_id: Any = None, params: Any = None) -> dict:
+        """Golden-set quality and embedding drift against live; fail with the reasons."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ml_tasks.search.gates import IndexGateFailed
+        from ml_tasks.search.pipeline import gate_green
+
+        try:
+            return gate_green(
+                built, run_id=run_id, allow_large_change=bool(params.get("allow_large_change"))
+            )
+        except IndexGateFailed as err:
+            # Deterministic: a retry would block again. Fail now, blue stays live.
+            raise AirflowFailException(str(err)) from err
+
+    @task(multiple_outputs=False, outlets=[SEARCH_INDEX])
+    def swap_live(decision: dict, *, run_id: Any = None, outlet_events: Any = None) -> dict:
+        """Move the live alias to green (atomic); the old live version stays for rollback."""
+        from ml_tasks.search.pipeline import swap_live
+
+        result = swap_live(decision, run_id=run_id)
+        outlet_events[SEARCH_INDEX].extra = {**result, "interval": decision.get("interval")}
+        return result
+
+    @task(multiple_outputs=False)
+    def clean_old_versions() -> dict:
+        """Drop versions beyond the retention policy (never live or its rollback target)."""
+        from ml_tasks.search.pipeline import clean_old_versions
+
+        return clean_old_versions()
+
+    decision = gate_green(build_green(embed_changes(chunk_manuals())))
+    swap_live(decision) >> clean_old_versions()
+
+
+refresh_embeddings()
