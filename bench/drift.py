@@ -23,20 +23,18 @@ score of an n-row sample lands from the score of the full day, per column, over 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from peak_rss import PeakRss
 
 START = date(2026, 10, 1)
 CURRENT = START + timedelta(days=8)  # a Friday, compared with weekday reference rows
@@ -50,32 +48,6 @@ MODELS = {
 }
 SENSORS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rotation_rpm", "power_kw")
 NOISE = (0.8, 0.06, 0.12, 0.01, 0.03)  # absolute for temperature/pressure, relative otherwise
-
-
-class PeakRss:
-    """Sample this process's RSS every few ms; ``peak`` since the last ``reset``."""
-
-    def __init__(self, interval_s: float = 0.02) -> None:
-        self._proc = psutil.Process()
-        self._interval = interval_s
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(self._interval)
-
-    def reset(self) -> int:
-        gc.collect()
-        self.peak = self._proc.memory_info().rss
-        return self.peak
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _fleet(machines: int, seed: int = 3):

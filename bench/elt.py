@@ -22,38 +22,13 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-
-class PeakRss:
-    """Sample this process's RSS every few ms; ``peak`` since the last ``reset``."""
-
-    def __init__(self, interval_s: float = 0.02) -> None:
-        self._proc = psutil.Process()
-        self._interval = interval_s
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(self._interval)
-
-    def reset(self) -> None:
-        self.peak = self._proc.memory_info().rss
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+from peak_rss import PeakRss
 
 
 def _baseline(day_files: list[Path], out: Path) -> tuple[int, float]:
