@@ -30,10 +30,10 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     began = datetime.now(UTC).isoformat()
 
-    print(f"[1/7] Initialising the embedded platform in {s.platform_home}")
+    print(f"[1/8] Initialising the embedded platform in {s.platform_home}")
     init_airflow_db(s)
 
-    print(f"[2/7] Generating {days} days x {machines} machines from {start} (seed {seed})")
+    print(f"[2/8] Generating {days} days x {machines} machines from {start} (seed {seed})")
     from ml_tasks.data.generate import generate
 
     # The last week drifts (plant P2 sensor recalibration), so monitoring has something to find.
@@ -50,7 +50,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     )
     print("      " + generated.describe().replace("\n", "\n      "))
 
-    print("[3/7] Running elt_telemetry with real Airflow (dag.test) for every day")
+    print("[3/8] Running elt_telemetry with real Airflow (dag.test) for every day")
     from ml_tasks.orchestration import interval_run_time
 
     dag = load_dag("elt_telemetry", s)
@@ -69,7 +69,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
         return 1
 
     print()
-    print("[4/7] Materializing the features of the demo range (features_materialize, dag.test)")
+    print("[4/8] Materializing the features of the demo range (features_materialize, dag.test)")
     from ml_tasks.features.demo import run_features_demo
 
     if run_features_demo(start, end, s) != 0:
@@ -79,7 +79,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     # Train on the days before the drift: a champion that has seen the drift in its training
     # data would hide it from monitoring (and raise false alarms on clean weekends).
     print()
-    print(f"[5/7] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
+    print(f"[5/8] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
     from ml_tasks.training.demo import run_training_demo
 
     if run_training_demo(start, drift_start - timedelta(days=1), s) != 0:
@@ -88,7 +88,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
 
     # Release before monitoring, so monitoring compares with the champion's training data.
     print()
-    print("[6/7] Evaluation -> gates -> release of the challenger (evaluate_model, promote_model)")
+    print("[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, promote_model)")
     from ml_tasks.release.demo import run_release_demo
 
     if run_release_demo(s) != 0:
@@ -96,11 +96,19 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
         return 1
 
     print()
-    print("[7/7] Monitoring drift and data quality over the demo range (monitor_drift, dag.test)")
+    print("[7/8] Monitoring drift and data quality over the demo range (monitor_drift, dag.test)")
     from ml_tasks.monitoring.demo import run_monitoring_demo
 
     if run_monitoring_demo(start, days, drift_start, s) != 0:
         print("FAILED: monitor_drift")
+        return 1
+
+    print()
+    print("[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)")
+    from ml_tasks.search.demo import run_search_demo
+
+    if run_search_demo(start, days, s) != 0:
+        print("FAILED: refresh_embeddings")
         return 1
     return 0
 
