@@ -9,7 +9,8 @@ FROM ?= 2026-10-01
 TO ?= 2026-10-03
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint unit integration ui backfill bench status clean evaluate history rollback
+.PHONY: help venv run test lint unit integration ui backfill bench status clean evaluate history rollback \
+	search index-status index-rollback
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -54,6 +55,7 @@ bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
 	$(PY) bench/features.py
 	$(PY) bench/training.py
 	$(PY) bench/drift.py
+	$(PY) bench/embeddings.py
 
 evaluate: $(STAMP) ## Evaluate the challenger against the champion and print the gate decision [VERSION=N]
 	$(PY) -m ml_tasks evaluate --model failure_model $(if $(VERSION),--version $(VERSION))
@@ -63,6 +65,15 @@ history: $(STAMP) ## Audit history of failure_model's aliases [ON=YYYY-MM-DD]
 
 rollback: $(STAMP) ## Roll failure_model back one step (sha256 verified): make rollback REASON="..." [TO=N]
 	$(PY) -m ml_tasks rollback --model failure_model --reason "$(or $(REASON),manual rollback)" $(if $(TO),--to-version $(TO))
+
+search: $(STAMP) ## Search the maintenance manuals (live index): make search Q="pump leaking at the shaft"
+	$(PY) -m ml_tasks search "$(Q)"
+
+index-status: $(STAMP) ## Search index: live version, kept versions and their gate verdicts
+	$(PY) -m ml_tasks index status
+
+index-rollback: $(STAMP) ## Point the live search index back at the previous live version
+	$(PY) -m ml_tasks index rollback --reason "$(or $(REASON),manual rollback)"
 
 status: $(STAMP) ## Current dataset versions
 	$(PY) -m ml_tasks status
