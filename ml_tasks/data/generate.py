@@ -8,6 +8,8 @@ Layout written under ``landing_dir`` (one folder per landing day, rewritten on e
     _truth/telemetry/date=YYYY-MM-DD.jsonl       every injected telemetry fault (line_no, kind)
     _truth/work_orders/date=YYYY-MM-DD.jsonl     every injected work-order fault
     _truth/failures.csv                          every simulated failure in the range
+    manuals/date=YYYY-MM-DD/<doc_id>.md          the maintenance manuals library that day
+    _truth/manuals/date=YYYY-MM-DD.json          manuals added / edited / removed / corrupt
 
 Determinism: every draw comes from a numpy ``Generator`` seeded by ``SeedSequence([seed, stream,
 key])`` where ``key`` is a calendar day or a machine number, so a day's data does not depend on
@@ -36,6 +38,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ml_tasks.manuals import ManualsSummary, write_manuals
+from ml_tasks.manuals.synthetic import MAX_EXTRA_MODELS
 from ml_tasks.settings import get_settings
 
 # --- Contract-level constants (shared with the ELT and the tests) --------------------------
@@ -935,6 +939,7 @@ class GenerationSummary:
         default_factory=lambda: dict.fromkeys(WORK_ORDER_FAULT_KINDS, 0)
     )
     failures: int = 0
+    manuals: ManualsSummary | None = None
     paths: list[Path] = field(default_factory=list)
 
     @property
@@ -958,12 +963,15 @@ class GenerationSummary:
                 f"  telemetry:   {telemetry:,} lines, {faults(self.telemetry_faults)}",
                 f"  work orders: {work_orders:,} CDC events, {faults(self.work_order_faults)}",
                 f"  failures:    {self.failures} simulated (see _truth/failures.csv)",
+                *([f"  manuals:     {self.manuals.describe()}"] if self.manuals else []),
                 f"  files:       {len(self.paths)} written",
             ]
         )
 
 
-def _validate(days: int, machines: int, seed: int, bad_rate: float, interval_minutes: int) -> None:
+def _validate(
+    days: int, machines: int, seed: int, bad_rate: float, interval_minutes: int, manual_models: int
+) -> None:
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     if not 1 <= machines <= MAX_MACHINES:
@@ -974,6 +982,10 @@ def _validate(days: int, machines: int, seed: int, bad_rate: float, interval_min
         raise ValueError(f"bad_rate must be between 0 and 0.5, got {bad_rate}")
     if not 1 <= interval_minutes <= 1440 or 1440 % interval_minutes:
         raise ValueError(f"interval_minutes must divide a day (1..1440), got {interval_minutes}")
+    if not 0 <= manual_models <= MAX_EXTRA_MODELS:
+        raise ValueError(
+            f"manual_models must be between 0 and {MAX_EXTRA_MODELS}, got {manual_models}"
+        )
 
 
 def _truth_jsonl(truth: list[dict[str, Any]]) -> str:
@@ -1059,14 +1071,17 @@ def generate(
     drift_start: date | None = None,
     interval_minutes: int = 5,
     landing_dir: Path | None = None,
+    manual_models: int = 0,
 ) -> GenerationSummary:
     """Generate ``days`` landing days from ``start`` for ``machines`` machines.
 
     ``bad_rate`` is the share of telemetry lines that are faulty (spread evenly over
     :data:`TELEMETRY_FAULT_KINDS`; work-order files get ``bad_rate / 4``). ``drift_start`` shifts
-    plant P2's pressure and temperature from that day on. Same arguments, same bytes.
+    plant P2's pressure and temperature from that day on. The maintenance manuals of the same
+    days are written too (:mod:`ml_tasks.manuals`), with ``manual_models`` synthetic machine
+    models on top of the fleet's four. Same arguments, same bytes.
     """
-    _validate(days, machines, seed, bad_rate, interval_minutes)
+    _validate(days, machines, seed, bad_rate, interval_minutes, manual_models)
     landing = Path(landing_dir) if landing_dir is not None else get_settings().landing_dir
     fleet = build_fleet(seed, machines)
     run = _Run(
@@ -1089,6 +1104,9 @@ def generate(
         failures += run.schedule.on(day)
     run.summary.failures = len(failures)
     run.write(landing / "_truth" / "failures.csv", _failures_csv(failures, fleet))
+    manuals = write_manuals(landing, start=start, days=days, seed=seed, extra_models=manual_models)
+    run.summary.manuals = manuals
+    run.summary.paths += manuals.paths
     return run.summary
 
 
@@ -1119,6 +1137,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--interval-minutes", type=int, default=5, help="minutes between readings (default 5)"
     )
     parser.add_argument(
+        "--manual-models",
+        type=int,
+        default=0,
+        help="synthetic machine models added to the maintenance manuals (default 0: the four "
+        "fleet models only; 40 gives about 400 documents)",
+    )
+    parser.add_argument(
         "--landing-dir",
         type=Path,
         default=None,
@@ -1139,6 +1164,7 @@ def main(args: argparse.Namespace) -> int:
             drift_start=args.drift_start,
             interval_minutes=args.interval_minutes,
             landing_dir=args.landing_dir,
+            manual_models=args.manual_models,
         )
     except ValueError as error:
         print(f"generate: {error}", file=sys.stderr)
