@@ -43,7 +43,6 @@ class QualityPolicy:
 
 @dataclass(frozen=True)
 class DriftPolicy:
-    sample_rows: int = 500
     max_distance: float = 0.01
     explained_min_changed_share: float = 0.05
     max_changed_share: float = 0.5
