@@ -18,6 +18,8 @@ The decision carries every number and a human-readable reason per failed check.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +28,7 @@ import numpy as np
 from ml_tasks.search import embedder
 from ml_tasks.search.index import ManualIndex
 from ml_tasks.search.policy import SearchPolicy
-from ml_tasks.search.retrieval import GoldenQuery, score_golden
+from ml_tasks.search.retrieval import GoldenQuery, GoldenScore, score_golden
 
 
 class IndexGateFailed(RuntimeError):
@@ -78,6 +80,14 @@ def check_corpus(decision: GateDecision, stats: dict[str, Any], policy: SearchPo
         )
 
 
+def golden_key(golden: list[GoldenQuery], k: int, depth: int) -> str:
+    """Identity of a golden-set measurement: the queries, k, depth and the embedding model."""
+    payload = json.dumps(
+        [embedder.model_id(), k, depth, [asdict(g) for g in golden]], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
 def check_quality(
     decision: GateDecision,
     index: ManualIndex,
@@ -85,11 +95,12 @@ def check_quality(
     policy: SearchPolicy,
 ) -> None:
     q = policy.quality
+    key = golden_key(golden, q.k, q.mrr_depth)
     vectors = embedder.encode([g.query for g in golden])
     green = score_golden(
         index.open_version(decision.green), golden, k=q.k, depth=q.mrr_depth, query_vectors=vectors
     )
-    decision.quality = green.as_dict()
+    decision.quality = {**green.as_dict(), "golden_key": key}
     if green.recall_at_k < q.min_recall_at_k:
         decision.fail(
             f"quality: recall@{q.k} {green.recall_at_k:.3f} < minimum {q.min_recall_at_k:.3f}"
@@ -98,9 +109,22 @@ def check_quality(
         decision.fail(f"quality: MRR {green.mrr:.3f} < minimum {q.min_mrr:.3f}")
     if decision.blue is None:
         return
-    blue = score_golden(
-        index.open_version(decision.blue), golden, k=q.k, depth=q.mrr_depth, query_vectors=vectors
-    )
+    # Versions are immutable: live's score from its own gate holds while the golden set, k and
+    # the model are the same (the key says so); otherwise score it again.
+    stored = (index.build(decision.blue).gate or {}).get("quality") or {}
+    if stored.get("golden_key") == key:
+        blue = GoldenScore(
+            k=q.k, queries=stored["queries"], recall_at_k=stored["recall_at_k"], mrr=stored["mrr"]
+        )
+        decision.notes.append(f"quality: live v{decision.blue} score from its own gate")
+    else:
+        blue = score_golden(
+            index.open_version(decision.blue),
+            golden,
+            k=q.k,
+            depth=q.mrr_depth,
+            query_vectors=vectors,
+        )
     decision.blue_quality = {k: v for k, v in blue.as_dict().items() if k != "misses"}
     recall_drop = blue.recall_at_k - green.recall_at_k
     if recall_drop > q.max_recall_drop:

@@ -118,3 +118,18 @@ def test_corpus_check_counts_documents_and_skipped_share():
 
 def test_encode_of_nothing_is_an_empty_matrix():
     assert embedder.encode([]).shape == (0, 384)
+
+
+def test_golden_key_changes_with_the_queries_k_and_model(monkeypatch):
+    from dataclasses import replace
+
+    from ml_tasks.search.gates import golden_key
+    from ml_tasks.search.retrieval import load_golden
+
+    golden = load_golden()
+    key = golden_key(golden, 5, 10)
+    assert golden_key(load_golden(), 5, 10) == key
+    assert golden_key([replace(golden[0], query="other"), *golden[1:]], 5, 10) != key
+    assert golden_key(golden, 3, 10) != key
+    monkeypatch.setattr(embedder, "model_id", lambda: "another-model")
+    assert golden_key(golden, 5, 10) != key

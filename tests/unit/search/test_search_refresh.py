@@ -102,6 +102,7 @@ def test_editing_one_document_re_embeds_only_its_changed_chunk(home):
     assert len(reused) == e["reused"]
     assert all(np.array_equal(v2[i], old[ids2[i]]) for i in reused)  # stored, not recomputed
     assert result["decision"]["drift"]["added_chunks"] == 1
+    assert "quality: live v1 score from its own gate" in result["decision"]["notes"]
     assert result["decision"]["drift"]["removed_chunks"] == 1
 
 
