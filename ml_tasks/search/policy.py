@@ -46,7 +46,7 @@ class DriftPolicy:
     max_distance: float = 0.01
     explained_min_changed_share: float = 0.05
     max_changed_share: float = 0.5
-    reembed_probe: int = 32
+    reembed_probe: int = 8
     max_reembed_distance: float = 0.0001
 
 

@@ -180,3 +180,34 @@ def test_embeddings_that_no_longer_reproduce_block_the_swap(home, monkeypatch):
     with pytest.raises(IndexGateFailed, match="not reproducible by the current model"):
         refresh(date(2026, 10, 2), settings=s)
     assert ManualIndex(s).live_version() == 1
+
+
+def test_cli_search_status_history_and_rollback(home, capsys):
+    import json
+
+    from ml_tasks.cli import main
+
+    s, _ = home
+    assert main(["search", "press ram creeps down when stopped", "--k", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == 1 and len(out["hits"]) == 3
+    assert {"doc_id", "section", "score", "text"} <= set(out["hits"][0])
+    assert out["hits"][0]["score"] >= out["hits"][-1]["score"]
+    assert main(["search", "   "]) == 1
+    assert "empty query" in capsys.readouterr().err
+
+    assert main(["index", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["live"] == 1 and status["versions"][0]["gate"] == "passed"
+    assert main(["index", "rollback"]) == 1
+    assert "no previous version" in capsys.readouterr().err
+
+    folder = _copy_day(s, DAY0, date(2026, 10, 2))
+    _edit_section(folder / "cnc-b-f04.md", "Diagnosis", "Check the belt tension first.")
+    assert main(["index", "refresh", "--date", "2026-10-02"]) == 0
+    assert "gate PASSED: green v2 vs live v1" in capsys.readouterr().out
+    assert main(["index", "rollback", "--reason", "test"]) == 0
+    assert "v2 -> v1" in capsys.readouterr().out
+    assert main(["index", "history"]) == 0
+    history = capsys.readouterr().out
+    assert "rollback" in history and "test" in history
