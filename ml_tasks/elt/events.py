@@ -101,7 +101,7 @@ def curate_events(
     clock.lap("read_window")
     from_earlier = pc.less(in_window.column(INGEST), pa.scalar(day, pa.date32()))
     earlier_keys = pl.Series(in_window.filter(from_earlier).column(pk)).cast(valid[pk].dtype)
-    seen_before = valid[pk].is_in(earlier_keys)
+    seen_before = valid[pk].is_in(earlier_keys.implode())
     valid = valid.filter(~seen_before)
 
     run = TableRun(
