@@ -36,7 +36,8 @@ def run_search_demo(start: date, days: int, settings: Settings | None = None) ->
         t0 = time.perf_counter()
         run = dag.test(logical_date=interval_run_time(day))
         state = str(run.state)
-        build = index.builds()[-1] if index.builds() else None
+        builds = index.builds()
+        build = builds[-1] if builds else None
         gate = (build.gate or {}) if build else {}
         quality = gate.get("quality", {})
         print(

@@ -26,7 +26,14 @@ import pyarrow.parquet as pq
 from ml_tasks.search import embedder
 from ml_tasks.search.chunking import load_corpus
 from ml_tasks.search.gates import IndexGateFailed, gate
-from ml_tasks.search.index import DIMENSION, LIVE, ManualIndex, NoLiveIndex, vectors_array
+from ml_tasks.search.index import (
+    CHUNK_SCHEMA,
+    DIMENSION,
+    LIVE,
+    ManualIndex,
+    NoLiveIndex,
+    vectors_array,
+)
 from ml_tasks.search.policy import SearchPolicy, load_policy
 from ml_tasks.search.retrieval import load_golden
 from ml_tasks.settings import Settings, get_settings
@@ -99,16 +106,8 @@ def chunk_manuals(
             }
             for c in corpus.chunks
         ],
-        schema=pa.schema(
-            [
-                ("chunk_id", pa.string()),
-                ("doc_id", pa.string()),
-                ("title", pa.string()),
-                ("section", pa.string()),
-                ("part", pa.int32()),
-                ("text", pa.string()),
-            ]
-        ),
+        # the version table's columns, less the vector the next stage adds
+        schema=CHUNK_SCHEMA.remove(CHUNK_SCHEMA.get_field_index("vector")),
     )
     path = _write_parquet(table, staging_dir(day, s) / "chunks.parquet")
     return {

@@ -150,15 +150,16 @@ class Searcher:
     def __init__(self, settings: Settings | None = None, version: int | None = None) -> None:
         self.settings = settings or get_settings()
         self.index = ManualIndex(self.settings)
+        live = self.index.live_version()
         if version is None:
-            version = self.index.live_version()
+            version = live
             if version is None:
                 raise NoLiveIndex(
                     "no live search index yet: run the refresh_embeddings DAG "
                     "(or python -m ml_tasks index refresh --date YYYY-MM-DD)"
                 )
         self.version = version
-        self.alias = LIVE if version == self.index.live_version() else None
+        self.alias = LIVE if version == live else None
         self.table = self.index.open_version(version)
 
     def search(self, query: str, k: int = 5) -> list[dict[str, Any]]:
