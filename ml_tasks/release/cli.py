@@ -103,6 +103,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registered(mlflow_client: object, model_name: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow_client.get_registered_model(model_name)  # type: ignore[attr-defined]
+    except MlflowException:
+        return False
+    return True
+
+
 def run_history(args: argparse.Namespace) -> int:
     from ml_tasks.evaluation.registry import aliases, client, registry_exists
     from ml_tasks.release import history
@@ -110,10 +120,19 @@ def run_history(args: argparse.Namespace) -> int:
     events = history.read_events(args.model)
     current: dict[str, str] = {}
     problems: list[str] = []
+    known = bool(events)  # a deleted model's history is still worth showing
     if registry_exists():
         c = client()
+        known = known or _registered(c, args.model)
         current = aliases(c, args.model)
         problems = history.reconcile(events, history.registry_events(c, args.model), current)
+    if not known:
+        # A typo must not read as "no alias ever moved": say so and fail.
+        print(
+            f"error: unknown model {args.model!r}: not in the registry and no alias history",
+            file=sys.stderr,
+        )
+        return 1
     if args.json:
         out = {
             "model_name": args.model,
