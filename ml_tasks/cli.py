@@ -210,10 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(func=_cmd_search)
 
     demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
-    demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    demo.add_argument("--days", type=int, default=30)
-    demo.add_argument("--machines", type=int, default=100)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--start",
+        type=_date,
+        default=date(2026, 10, 1),
+        help="first landing day YYYY-MM-DD (default %(default)s)",
+    )
+    demo.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="days of data to generate and run; the last 7 carry the injected drift "
+        "(default %(default)s)",
+    )
+    demo.add_argument(
+        "--machines", type=int, default=100, help="machines in the fleet (default %(default)s)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, help="generator seed: same seed, same data (%(default)s)"
+    )
     demo.set_defaults(func=_cmd_demo)
     return parser
 
