@@ -44,6 +44,7 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @dag(
+    description="Daily ELT: one landing day of telemetry and work orders -> curated Delta tables",
     # Data-interval schedule: the run for day D starts after D ends and processes landing day D.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),

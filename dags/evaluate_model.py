@@ -38,6 +38,7 @@ MODEL_NAME = "failure_model"
 
 
 @dag(
+    description="Evaluate a failure_model challenger against the champion; write its model card",
     schedule=[CHALLENGER],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,

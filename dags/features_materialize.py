@@ -43,6 +43,7 @@ ONLINE = Asset(name="features_online", uri=FEATURES_ONLINE)
 
 
 @dag(
+    description="Curated telemetry and work orders -> Feast offline features -> online store",
     # Both curated inputs must have been updated since the last run.
     schedule=[TELEMETRY, WORK_ORDERS],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),

@@ -49,6 +49,7 @@ OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
 
 
 @dag(
+    description="Daily drift and data-quality check (Evidently) against the model's reference",
     # Data-interval schedule: the run for day D starts after D ends and checks day D.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),

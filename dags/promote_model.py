@@ -48,6 +48,7 @@ GATES = ("metrics", "robustness", "artifacts", "drift")
 
 
 @dag(
+    description="Release gates, then shadow -> canary -> blue/green flip of failure_model",
     schedule=[EVALUATION],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,

@@ -39,6 +39,7 @@ SEARCH_INDEX = Asset(name="manual_search_index", uri=SEARCH_INDEX_LIVE)
 
 
 @dag(
+    description="Nightly manual search index: re-embed changed chunks, gate, swap the live alias",
     # Nightly after the day's export (the run for day D starts when D ends), or on an event.
     schedule=AssetOrTimeSchedule(
         timetable=CronDataIntervalTimetable("@daily", timezone="UTC"), assets=[MANUALS]

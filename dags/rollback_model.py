@@ -30,6 +30,7 @@ MODEL_NAME = "failure_model"
 
 
 @dag(
+    description="Manual rollback of failure_model's champion (sha256 verified, audited)",
     schedule=None,
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,

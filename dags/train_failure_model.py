@@ -48,6 +48,7 @@ CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
 
 
 @dag(
+    description="Train failure_model (XGBoost on Ray Train); register it as the MLflow challenger",
     # Nightly, and as soon as new offline features land (the asset is the features DAG's).
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"),

@@ -34,6 +34,14 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
             assert task.retries >= 1, f"{dag_id}.{task.task_id}: no retries"
 
 
+def test_every_dag_has_a_one_line_description(dagbag):
+    """The DAG list in the UI shows ``description``: one short line, not the doc_md."""
+    for dag_id, dag in dagbag.dags.items():
+        text = (dag.description or "").strip()
+        assert text, f"{dag_id} has no description"
+        assert "\n" not in text and len(text) <= 120, f"{dag_id}: description is not one line"
+
+
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_parsing_does_no_io_and_is_fast(path):
     """Parse with DB queries, Variables and Connections forbidden; time the parse."""
