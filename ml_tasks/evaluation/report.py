@@ -3,7 +3,8 @@
 Written into a folder that the pipeline logs as the ``evaluation/`` artifacts of the challenger's
 MLflow run (the MLflow UI renders the HTML and the PNGs). Plots: ROC and precision-recall curves
 of challenger and champion on the same holdout, the reliability diagram, per-slice metrics and
-the robustness drops with their confidence intervals.
+the robustness drops with their confidence intervals. Every gated metric is shown with its
+threshold and verdict, computed by the promotion gates' own rules (:mod:`ml_tasks.release.gates`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ml_tasks.evaluation.policy import PromotionPolicy
 
 COLORS = {"challenger": "#3b6ea5", "champion": "#c8702a"}
 
@@ -172,8 +176,53 @@ def _img(path: Path) -> str:
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"/>'
 
 
-def render_html(evaluation: dict[str, Any], plots: dict[str, Path]) -> str:
-    """The report page (plots embedded, so the file stands alone)."""
+def gate_verdicts(evaluation: dict[str, Any], policy: PromotionPolicy) -> list[Any]:
+    """The ``metrics`` and ``robustness`` gates' checks on this evaluation, as promotion runs them.
+
+    The rules come from :mod:`ml_tasks.release.gates` (one implementation of the thresholds). The
+    champion is the one evaluated against: a verdict at evaluation time; ``promote_model``
+    decides again at promotion (the champion may have moved, drift may be in alarm).
+    """
+    from ml_tasks.release.gates import metrics_gate, robustness_gate
+
+    compared = (evaluation.get("champion") or {}).get("version")
+    return metrics_gate(evaluation, policy, compared) + robustness_gate(evaluation, policy)
+
+
+def _verdict_section(evaluation: dict[str, Any], policy: PromotionPolicy) -> list[str]:
+    checks = gate_verdicts(evaluation, policy)
+    failed = [c for c in checks if not c.passed]
+    head = (
+        f"BLOCKED: {len(failed)} of {len(checks)} checks fail"
+        if failed
+        else f"PASSED: all {len(checks)} checks pass"
+    )
+    return [
+        "<h2>Gate verdicts (metrics and robustness, at evaluation time)</h2>",
+        f"<p class='verdict'>{html.escape(head)}; thresholds from policy "
+        f"{html.escape(str(policy.path))} (version {policy.version}).</p>",
+        _table(
+            ["metric", "rule", "challenger", "champion", "threshold", "verdict", "reason"],
+            [
+                [
+                    c.metric,
+                    c.rule,
+                    c.challenger,
+                    c.champion,
+                    c.threshold,
+                    "PASS" if c.passed else "FAIL",
+                    c.message,
+                ]
+                for c in checks
+            ],
+        ),
+    ]
+
+
+def render_html(
+    evaluation: dict[str, Any], plots: dict[str, Path], policy: PromotionPolicy
+) -> str:
+    """The report page (plots embedded, so the file stands alone), with the gate verdicts."""
     from ml_tasks.evaluation.policy import METRIC_DIRECTIONS
 
     ch = evaluation["challenger"]
@@ -218,6 +267,7 @@ def render_html(evaluation: dict[str, Any], plots: dict[str, Path]) -> str:
                 for name, higher in METRIC_DIRECTIONS.items()
             ],
         ),
+        *_verdict_section(evaluation, policy),
     ]
     if evaluation.get("errors"):
         parts.append(
