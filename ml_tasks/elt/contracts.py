@@ -52,6 +52,9 @@ class Contract:
     primary_key: str
     columns: tuple[ColumnSpec, ...]
     max_bad_share: float
+    # A day fails only with at least this many bad records too: one bad line of a handful of
+    # records says nothing about the source (see ``events.is_bad_day``).
+    min_bad_records: int = 0
     event_time: str | None = None
     partition_by: str | None = None
     max_lateness_days: int = 0
@@ -105,6 +108,7 @@ def load_contract(name: str, contracts_dir: Path | None = None) -> Contract:
         primary_key=raw["primary_key"],
         columns=columns,
         max_bad_share=float(raw["max_bad_share"]),
+        min_bad_records=int(raw.get("min_bad_records", 0)),
         event_time=raw.get("event_time"),
         partition_by=raw.get("partition_by"),
         max_lateness_days=int(raw.get("max_lateness_days", 0)),

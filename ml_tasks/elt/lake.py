@@ -121,9 +121,17 @@ def append(
 
 
 def overwrite(
-    uri: str, data: pa.Table, settings: Settings, *, partition_by: list[str] | None = None
+    uri: str,
+    data: pa.Table,
+    settings: Settings,
+    *,
+    partition_by: list[str] | None = None,
+    schema_mode: str | None = None,
 ) -> int:
-    """Atomically replace the whole table's content; returns the new version."""
+    """Atomically replace the whole table's content; returns the new version.
+
+    ``schema_mode="overwrite"`` replaces the schema as well (a derived table gaining a column).
+    """
     from deltalake import write_deltalake
 
     write_deltalake(
@@ -132,6 +140,7 @@ def overwrite(
         mode="overwrite",
         partition_by=partition_by,
         storage_options=_storage(settings),
+        schema_mode=schema_mode,
     )
     return int(table_version(uri, settings) or 0)
 

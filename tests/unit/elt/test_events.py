@@ -120,15 +120,15 @@ def test_bad_share_fails_after_writing_quarantine_and_keeps_curated(landed):
         [
             event("b1", "2026-10-02T01:00:00Z"),
             "{not json",
-            event("b2", "2026-10-02T02:00:00Z", machine="M-7777"),
-            event("b3", "2026-10-02T03:00:00Z", machine="M-7777"),
+            # 20 more: at least the contract's min_bad_records, so the share decides.
+            *[event(f"b{i}", f"2026-10-02T02:{i:02d}:00Z", machine="M-7777") for i in range(20)],
         ],
     )
-    with pytest.raises(BadShareExceeded, match=r"3 of 4 records rejected.*unknown_machine \(2\)"):
+    with pytest.raises(BadShareExceeded, match=r"21 of 22 records rejected.*unknown_machine \(20"):
         curate_telemetry(D2, settings=landed)
     assert read_sorted(landed, "telemetry", "event_id").equals(before)
     quarantine = read_sorted(landed, "quarantine_telemetry", "line_no")
-    assert list(quarantine["reason"]) == ["malformed_json", "unknown_machine", "unknown_machine"]
+    assert list(quarantine["reason"]) == ["malformed_json"] + ["unknown_machine"] * 20
     assert quarantine["raw_line"].iloc[0] == "{not json"
 
 
