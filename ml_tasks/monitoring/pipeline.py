@@ -196,6 +196,18 @@ def compare_slices(
     return results, snapshots, compared
 
 
+def _sampled_window(frame: Any) -> list[str]:
+    """First and last day of the sampled reference rows (named in the report headings)."""
+    import pandas as pd
+
+    from ml_tasks.monitoring.champion import TRAINING_SET_TIMESTAMP
+
+    if not len(frame) or TRAINING_SET_TIMESTAMP not in frame:
+        return []
+    stamps = pd.to_datetime(frame[TRAINING_SET_TIMESTAMP], utc=True)
+    return [stamps.min().date().isoformat(), stamps.max().date().isoformat()]
+
+
 def _reference(
     day: date, champion: Champion | None, policy: MonitoringPolicy, settings: Settings
 ) -> tuple[Any, dict[str, Any]]:
@@ -209,6 +221,7 @@ def _reference(
             "kind": "champion_training_set",
             "id": reference_id,
             "days": [],
+            "window": _sampled_window(frame),
             "rows": len(frame),
             "model_version": champion.version,
         }

@@ -7,6 +7,8 @@ Layout, one folder per interval and model version::
         all.json, all.html      Evidently snapshot of the fleet (HTML always, unless html: none)
         plant_id=P2.json/.html  one per slice (HTML where the policy asks for it)
 
+Each HTML page starts with a heading naming the day, the slice and the reference window.
+
 The folder is written under a temporary name and renamed into place, so a rerun replaces the
 whole set and a killed run leaves the previous one. The same folder is logged as the artifacts of
 one MLflow run per interval and model version (experiment ``<model>_monitoring``); a rerun
@@ -15,9 +17,11 @@ deletes the interval's earlier run first, so MLflow holds one run per interval t
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -46,6 +50,51 @@ def clean_json(value: Any) -> Any:
     return value
 
 
+def _slice_label(name: str) -> str:
+    return "the whole fleet" if name == "all" else f"slice {name}"
+
+
+def reference_label(reference: dict[str, Any]) -> str:
+    """What the reference is and the days it spans, e.g. ``fixed window 2026-10-01 .. 10-07``."""
+    window = reference.get("window") or reference.get("days") or []
+    span = f"{window[0]} .. {window[-1]}" if window else "no days"
+    if reference.get("kind") == "champion_training_set":
+        return f"the champion's training set ({reference.get('id')}), rows from {span}"
+    return f"fixed window {span} ({reference.get('id')})"
+
+
+def report_heading(summary: dict[str, Any], slice_name: str) -> tuple[str, str]:
+    """Title and subtitle of one report page: the day, the slice and the reference window."""
+    version = summary["model_version"]
+    model = f"{summary['model_name']} " + (
+        "(no champion yet)" if version == "none" else f"v{version}"
+    )
+    title = f"Drift and data quality on {summary['interval']}: {_slice_label(slice_name)}"
+    rows = summary.get("rows") or {}
+    subtitle = (
+        f"Day {summary['interval']} (UTC, [{summary['interval']}, {summary.get('interval_end')}))"
+        f", {_slice_label(slice_name)}, model {model}; compared with "
+        f"{reference_label(summary['reference'])}, {rows.get('reference', '?')} reference rows. "
+        + ("Breached: " + ", ".join(summary["kinds"]) if summary["breached"] else "No breach.")
+    )
+    return title, subtitle
+
+
+def add_heading(path: Path, title: str, subtitle: str) -> None:
+    """Put a heading at the top of an Evidently HTML page (Evidently names no day or window)."""
+    block = (
+        '<header style="font-family:sans-serif;margin:1em 2em">'
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>"
+    )
+    text = path.read_text(encoding="utf-8")
+    start = text.find("<body")
+    end = text.find(">", start) + 1 if start >= 0 else 0
+    text = text[:end] + block + text[end:]
+    # The browser tab and history then name the day and slice too.
+    text = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", text, count=1)
+    path.write_text(text, encoding="utf-8")
+
+
 def write_reports(
     target: Path,
     snapshots: dict[str, tuple[Any, bool]],
@@ -63,6 +112,7 @@ def write_reports(
             written["json"].append(str(target / f"{name}.json"))
             if with_html:
                 snapshot.save_html(str(tmp / f"{name}.html"))
+                add_heading(tmp / f"{name}.html", *report_heading(summary, name))
                 written["html"].append(str(target / f"{name}.html"))
         summary = {**summary, "files": written}
         text = json.dumps(clean_json(summary), indent=2, allow_nan=False, default=str)
