@@ -1,8 +1,15 @@
 """
 ### ELT: raw telemetry and maintenance records -> versioned, curated Delta tables
 
-One run curates **one landing day** (the run's data interval, UTC):
+One run curates **one landing day** (the run's data interval, UTC).
 
+**Date rule**: the run for landing day D has logical date D and data interval [D, D+1),
+whether the scheduler, `make run`, `make backfill` or a trigger in the UI/API created it (a
+trigger for any time on day D runs day D; a day that already has a run is re-run with *Clear*).
+
+0. `wait_for_landing`: the day's telemetry and work-order landing folders each hold at least one
+   `*.jsonl` file. Until then the run waits quietly (reschedule mode: no retry, no alert); after
+   `PLATFORM_LANDING_WAIT_SECONDS` (default 6 h) it fails once and alerts once.
 1. `load_machines`: the machines reference table (asset register); rewritten only when it changed.
 2. `curate_telemetry`: telemetry events, validated against `include/contracts/telemetry.yaml`.
 3. `curate_work_orders`: maintenance work-order change events (CDC) into a history table, then
@@ -16,7 +23,9 @@ rows that came from this landing day, so reruns and backfills never duplicate re
 events go to their own event-date partition. Outlet asset events carry the table version and
 row counts; the dataset-version manifest (`python -m ml_tasks status`) records every write.
 
-Backfill from the CLI: `make backfill FROM=2026-10-01 TO=2026-10-30` (see README).
+Backfill from the CLI: `make backfill FROM=2026-10-01 TO=2026-10-30` runs landing days 10-01 to
+10-30 inclusive (see README). Unpausing does not catch up (`catchup=False`): the scheduler starts
+only the latest finished day; older days come from a backfill.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from landing_sensors import LandingDataSensor
+from landing_timetable import LandingDayTimetable
 from platform_alerts import PlatformAlertNotifier
 
 from ml_tasks.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
@@ -45,8 +55,9 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
 
 @dag(
     description="Daily ELT: one landing day of telemetry and work orders -> curated Delta tables",
-    # Data-interval schedule: the run for day D starts after D ends and processes landing day D.
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    # Data-interval schedule: the run for day D starts after D ends and processes landing day D
+    # (logical date D); manual runs follow the same rule (LandingDayTimetable).
+    schedule=LandingDayTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     # One writer at a time per Delta table: concurrent runs would only fight over commits.
@@ -56,7 +67,8 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
         "owner": "platform-data",
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
-        # A bad day (over max_bad_share, missing landing data) alerts once retries are spent.
+        # A bad day (over max_bad_share) alerts once retries are spent; missing landing data
+        # alerts once, when wait_for_landing times out.
         "on_failure_callback": PlatformAlertNotifier(title="ELT failed"),
     },
     doc_md=__doc__,
@@ -98,8 +110,12 @@ def elt_telemetry() -> None:
         }
         return result
 
+    # No retries: the timeout is the only expected failure (one failure, one alert).
+    landed = LandingDataSensor(
+        task_id="wait_for_landing", sources=("telemetry", "work_orders"), retries=0
+    )
     machines = load_machines()
-    machines >> [curate_telemetry(), curate_work_orders()]
+    landed >> machines >> [curate_telemetry(), curate_work_orders()]
 
 
 elt_telemetry()

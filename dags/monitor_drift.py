@@ -3,9 +3,15 @@
 
 One run checks **one day** (the run's data interval, UTC) of machine-hour features against the
 reference of the model (`failure_model` by default), with the thresholds of
-`include/policies/monitoring.yaml`:
+`include/policies/monitoring.yaml`.
 
-1. `wait_for_features`: the day's offline feature partitions exist (reschedule-mode sensor).
+**Date rule**: the run for day D has logical date D and data interval [D, D+1), whether the
+scheduler, `make run`, `make backfill` or a trigger in the UI/API created it (a trigger for any
+time on day D checks day D).
+
+1. `wait_for_features`: the day's offline feature partitions exist (reschedule-mode sensor: the
+   run waits quietly, no retry and no alert, until `PLATFORM_LANDING_WAIT_SECONDS`, default 6 h,
+   then fails once and alerts once).
 2. `check_drift`: reference = a seeded sample of the **champion's training set** (the version
    its registry tags record) scored by the champion; before any champion exists, the first 7
    days of features (fixed window). Current = the day's features, scored by the champion when
@@ -36,9 +42,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 from drift_alerts import DriftAlarmNotifier
 from feature_partitions import FeaturePartitionsSensor
+from landing_sensors import landing_wait_seconds
+from landing_timetable import LandingDayTimetable
 from platform_alerts import PlatformAlertNotifier
 
 from ml_tasks.assets import DRIFT_ALARM, FEATURES_OFFLINE
@@ -50,8 +57,9 @@ OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
 
 @dag(
     description="Daily drift and data-quality check (Evidently) against the model's reference",
-    # Data-interval schedule: the run for day D starts after D ends and checks day D.
-    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    # Data-interval schedule: the run for day D starts after D ends and checks day D (logical
+    # date D); manual runs follow the same rule (LandingDayTimetable).
+    schedule=LandingDayTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     # One writer at a time for the drift table.
@@ -141,7 +149,11 @@ def monitor_drift() -> None:
         return extra
 
     summary = check_drift()
-    FeaturePartitionsSensor(task_id="wait_for_features") >> summary
+    # No retries: the timeout is the only expected failure (one failure, one alert).
+    features_ready = FeaturePartitionsSensor(
+        task_id="wait_for_features", timeout=landing_wait_seconds(), retries=0
+    )
+    features_ready >> summary
     raise_alarm(summary)
     request_retraining(summary)
 

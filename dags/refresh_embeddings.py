@@ -3,8 +3,16 @@
 
 Rebuilds the semantic search index of the maintenance manuals from the day's export in the
 landing zone (`landing/manuals/date=YYYY-MM-DD/*.md`), re-embedding only what changed, and moves
-the `live` alias to the new version only when it is at least as good as the live one:
+the `live` alias to the new version only when it is at least as good as the live one.
 
+**Date rule**: the nightly run for day D has logical date D and data interval [D, D+1) and
+indexes day D's export, whether the scheduler, `make run`, `make backfill` or a trigger in the
+UI/API created it (a trigger for any time on day D indexes day D).
+
+0. `wait_for_manuals`: the export to index (the `snapshot_date` Param, else the asset event's
+   date, else day D) holds at least one `*.md` file. Until then the run waits quietly
+   (reschedule mode: no retry, no alert); after `PLATFORM_LANDING_WAIT_SECONDS` (default 6 h)
+   it fails once and alerts once.
 1. `chunk_manuals`: split every manual by section (size limit with overlap); each chunk is keyed
    by a content hash. Empty, non-UTF-8 or text-less files are skipped with a logged reason.
 2. `embed_changes`: embed (all-MiniLM-L6-v2, offline) only chunks no kept version holds; every
@@ -29,7 +37,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, Param, dag, task
+from landing_sensors import POKE_INTERVAL_S, landing_wait_seconds
+from landing_timetable import LandingDayTimetable
 from platform_alerts import PlatformAlertNotifier
 
 from ml_tasks.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
@@ -42,7 +52,7 @@ SEARCH_INDEX = Asset(name="manual_search_index", uri=SEARCH_INDEX_LIVE)
     description="Nightly manual search index: re-embed changed chunks, gate, swap the live alias",
     # Nightly after the day's export (the run for day D starts when D ends), or on an event.
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("@daily", timezone="UTC"), assets=[MANUALS]
+        timetable=LandingDayTimetable("@daily", timezone="UTC"), assets=[MANUALS]
     ),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
@@ -83,6 +93,32 @@ SEARCH_INDEX = Asset(name="manual_search_index", uri=SEARCH_INDEX_LIVE)
     doc_md=__doc__,
 )
 def refresh_embeddings() -> None:
+    # No retries: the timeout is the only expected failure (one failure, one alert).
+    @task.sensor(
+        poke_interval=POKE_INTERVAL_S,
+        timeout=landing_wait_seconds(),
+        mode="reschedule",
+        soft_fail=False,
+        retries=0,
+    )
+    def wait_for_manuals(
+        *,
+        data_interval_start: Any = None,
+        params: Any = None,
+        triggering_asset_events: Any = None,
+    ) -> bool:
+        """Wait until the manuals export of the day to index has landed."""
+        from ml_tasks.elt.readiness import missing_landing
+        from ml_tasks.search.pipeline import snapshot_day
+
+        extras = [
+            event.extra or {}
+            for events in (triggering_asset_events or {}).values()
+            for event in events
+        ]
+        day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
+        return not missing_landing(day, ("manuals",))
+
     @task(multiple_outputs=False, inlets=[MANUALS])
     def chunk_manuals(
         *,
@@ -147,7 +183,9 @@ def refresh_embeddings() -> None:
 
         return clean_old_versions()
 
-    decision = gate_green(build_green(embed_changes(chunk_manuals())))
+    chunked = chunk_manuals()
+    wait_for_manuals() >> chunked
+    decision = gate_green(build_green(embed_changes(chunked)))
     swap_live(decision) >> clean_old_versions()
 
 

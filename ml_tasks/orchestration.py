@@ -51,14 +51,27 @@ def load_dag(dag_id: str, settings: Settings | None = None) -> Any:
 
 
 def interval_run_time(day: date) -> datetime:
-    """The logical date whose manual run covers the data interval [day, day + 1)."""
+    """The logical date of a daily DAG's run for landing day ``day``: ``day`` 00:00 UTC.
+
+    The platform's date rule: the run whose data interval is [D, D+1) processes landing day D
+    and has logical date D, as the scheduler and ``airflow backfill create`` create it; the
+    daily DAGs' timetable (``plugins/landing_timetable.py``) gives a manual run or
+    ``dag.test()`` at this logical date that same interval, so a later backfill over the day
+    finds and re-runs this very run.
+    """
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def as_of_run_time(day: date) -> datetime:
+    """The instant landing day ``day`` ends: a manual run of an asset-scheduled DAG at this
+    logical date (zero-length data interval) covers ``day`` (see features ``landing_days``)."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def test_dag_for_days(
     dag_id: str, days: Iterable[date], settings: Settings | None = None
 ) -> list[tuple[date, str]]:
-    """Run ``dag_id`` once per day with ``dag.test()``; returns (day, final state) in order."""
+    """Run a daily DAG once per landing day with ``dag.test()``; returns (day, final state)."""
     dag = load_dag(dag_id, settings)
     results = []
     for day in days:

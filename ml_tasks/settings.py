@@ -9,14 +9,37 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+IMAGE_REPOSITORY = "ghcr.io/ml-platform/ml-platform"
 
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+@cache
+def project_version() -> str:
+    """The project's version (``pyproject.toml``, else the installed distribution's)."""
+    import tomllib
+
+    try:
+        with (REPO_ROOT / "pyproject.toml").open("rb") as handle:
+            return str(tomllib.load(handle)["project"]["version"])
+    except (OSError, KeyError):
+        from importlib.metadata import version
+
+        return version("ml-platform")
+
+
+def default_image() -> str:
+    """The platform image the Ray pods run: tagged with the project version, never ``latest``
+    (a moving tag makes a retried or resumed job run other code than the one it started with).
+    """
+    return f"{IMAGE_REPOSITORY}:{project_version()}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +79,9 @@ class Settings:
     training_max_failures: int = 2
     training_mode: str = "local"
     kuberay_namespace: str = "ml-training"
-    kuberay_image: str = "ghcr.io/ml-platform/ml-platform:latest"
+    # The Ray pods' image: an explicit tag or digest (PLATFORM_KUBERAY_IMAGE); the default is the
+    # project version's tag. The manifest validator rejects ``:latest`` and untagged images.
+    kuberay_image: str = field(default_factory=default_image)
     # Drift and data-quality monitoring: the policy (thresholds) and where reports are written.
     monitoring_policy_path: Path = Path()
     reports_dir: Path = Path()
@@ -71,6 +96,9 @@ class Settings:
     search_policy_path: Path = Path()
     golden_queries_path: Path = Path()
     embedding_batch_size: int = 64
+    # How long a daily DAG's first task waits for its day's landing data (or upstream asset)
+    # before failing once and alerting; until then the run waits quietly (reschedule mode).
+    landing_wait_seconds: int = 6 * 3600
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -142,7 +170,7 @@ def get_settings() -> Settings:
         training_max_failures=_int("PLATFORM_TRAINING_MAX_FAILURES", 2) or 0,
         training_mode=_env("PLATFORM_TRAINING_MODE", "local").lower(),
         kuberay_namespace=_env("PLATFORM_KUBERAY_NAMESPACE", "ml-training"),
-        kuberay_image=_env("PLATFORM_KUBERAY_IMAGE", "ghcr.io/ml-platform/ml-platform:latest"),
+        kuberay_image=_env("PLATFORM_KUBERAY_IMAGE", default_image()),
         monitoring_policy_path=Path(
             _env(
                 "PLATFORM_MONITORING_POLICY",
@@ -178,6 +206,7 @@ def get_settings() -> Settings:
             )
         ),
         embedding_batch_size=_int("PLATFORM_EMBEDDING_BATCH_SIZE", 64) or 64,
+        landing_wait_seconds=_int("PLATFORM_LANDING_WAIT_SECONDS", 6 * 3600) or 6 * 3600,
     )
 
 

@@ -82,6 +82,63 @@ def platform_home(tmp_path: Path) -> Path:
     return home
 
 
+def _telemetry_state(home: Path) -> tuple[dict[str, int], int, int]:
+    """Manifest writes of the telemetry table per landing day, its rows and distinct events."""
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    from ml_tasks.elt import manifest
+
+    writes: dict[str, int] = {}
+    for entry in manifest.history(home / "manifest.sqlite", "telemetry"):
+        writes[entry.interval_start[:10]] = writes.get(entry.interval_start[:10], 0) + 1
+    table = DeltaTable(str(home / "lake" / "telemetry")).to_pyarrow_table()
+    return writes, table.num_rows, pc.count_distinct(table["event_id"]).as_py()
+
+
+def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) -> None:
+    """``make run``'s runs and a later backfill agree on which run is which landing day.
+
+    ``make run`` creates one run per landing day with ``dag.test()`` (orchestration helper);
+    a backfill over two of those days must re-run exactly those two landing days, once each.
+    It used to re-run the day before the first one and skip the last (the runs of ``make run``
+    had logical date D+1 for day D, the backfill's logical date D).
+    """
+    home = tmp_path / "platform"
+    env = _clean_env(home)
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    make_run = (
+        "import datetime as d\n"
+        "from ml_tasks.data.generate import generate\n"
+        "from ml_tasks.orchestration import init_airflow_db, test_dag_for_days\n"
+        "days = [d.date(2026, 10, 1) + d.timedelta(days=i) for i in range(3)]\n"
+        "generate(days[0], 3, 10, interval_minutes=60)\n"
+        "init_airflow_db()\n"
+        "for day, state in test_dag_for_days('elt_telemetry', days):\n"
+        "    print('RAN', day, state)\n"
+    )
+    result = _run(["-c", make_run], env, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count(" success") == 3, result.stdout[-3000:]
+    before, rows_before, distinct_before = _telemetry_state(home)
+    assert before == {"2026-10-01": 1, "2026-10-02": 1, "2026-10-03": 1}
+
+    args = ["-m", "ml_tasks.services", "backfill", "--from", "2026-10-02", "--to", "2026-10-03"]
+    result = _run([*args, "--timeout", "600"], env, timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for day in ("2026-10-02", "2026-10-03"):
+        pattern = rf"{day}T00:00:00\+00:00\s+\[{day}T00:00, \S+\)\s+success"
+        assert re.search(pattern, output), output
+
+    after, rows_after, distinct_after = _telemetry_state(home)
+    # Each backfilled landing day processed once more, the other day untouched, none skipped.
+    assert after == {"2026-10-01": 1, "2026-10-02": 2, "2026-10-03": 2}
+    # The days' partitions were replaced, not appended to.
+    assert (rows_after, distinct_after) == (rows_before, distinct_before)
+    assert rows_after == distinct_after
+
+
 def test_backfill_runs_both_days_and_leaves_nothing_running(platform_home: Path) -> None:
     airflow_home = platform_home / "airflow"
     args = ["-m", "ml_tasks.services", "backfill", "--from", DAYS[0], "--to", DAYS[-1]]

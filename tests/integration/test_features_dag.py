@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from ml_tasks.data.generate import generate
-from ml_tasks.orchestration import interval_run_time
+from ml_tasks.orchestration import as_of_run_time, interval_run_time
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,10 @@ def features_dag(airflow_db):
 
 
 def _state(dag, day, conf=None) -> str:
-    return str(dag.test(logical_date=interval_run_time(day), run_conf=conf).state)
+    """A manual run that covers landing ``day``: the daily ELT's run for ``day`` (logical date
+    ``day``), or the asset-scheduled features DAG's run as of the end of ``day``."""
+    at = interval_run_time(day) if dag.dag_id == "elt_telemetry" else as_of_run_time(day)
+    return str(dag.test(logical_date=at, run_conf=conf).state)
 
 
 def _online_matches_offline(s) -> None:
