@@ -63,8 +63,8 @@ evaluate: $(STAMP) ## Evaluate the challenger against the champion and print the
 history: $(STAMP) ## Audit history of failure_model's aliases [ON=YYYY-MM-DD]
 	$(PY) -m ml_tasks history --model failure_model $(if $(ON),--on $(ON))
 
-rollback: $(STAMP) ## Roll failure_model back one step (sha256 verified): make rollback REASON="..." [TO=N]
-	$(PY) -m ml_tasks rollback --model failure_model --reason "$(or $(REASON),manual rollback)" $(if $(TO),--to-version $(TO))
+rollback: $(STAMP) ## Roll failure_model back one step (sha256 verified): make rollback REASON="..." [TO=N [FORCE=1]]
+	$(PY) -m ml_tasks rollback --model failure_model --reason "$(or $(REASON),manual rollback)" $(if $(TO),--to-version $(TO)) $(if $(FORCE),--force)
 
 search: $(STAMP) ## Search the maintenance manuals (live index): make search Q="pump leaking at the shaft"
 	$(PY) -m ml_tasks search "$(Q)"

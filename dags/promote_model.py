@@ -22,8 +22,13 @@ or manually (Params). Thresholds: `include/policies/promotion.yaml`.
 5. `canary`: alias `canary`, traffic steps from the Param `canary_steps` (e.g. 10, 50, 100 %),
    each recorded with the replay's numbers.
 6. `promote_to_champion`: the **blue/green flip**: sha256 of the model files verified, the old
-   champion kept as `previous_champion` (instant rollback: `rollback_model`), `champion` moved
-   in one registry call, `canary` removed.
+   champion kept as `previous_champion` (instant rollback: `rollback_model`; only a released
+   version is kept), `champion` moved in one registry call, `canary` removed.
+
+The sha256 of the version's files is checked again before shadow, before the canary and each
+of its steps, and at the flip (and was at registration and before evaluation). A mismatch stops
+the release at once, without retries: the version loses every alias, is tagged
+`quarantined=digest_mismatch`, the audit history records it and a platform alert goes out.
 
 Until the serving gateway lands, shadow and canary act on registry aliases and an **offline
 replay** of the holdout traffic, and say so. Every alias change is in the audit history:
@@ -32,6 +37,8 @@ replay** of the holdout traffic, and say so. Every alias change is in the audit 
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +52,19 @@ EVALUATION = Asset(name="failure_model_evaluation", uri=MODEL_EVALUATION)
 CHAMPION = Asset(name="failure_model_champion", uri=MODEL_CHAMPION)
 MODEL_NAME = "failure_model"
 GATES = ("metrics", "robustness", "artifacts", "drift")
+
+
+@contextmanager
+def final_on_quarantine() -> Generator[None, None, None]:
+    """A quarantined version fails its task for good: a retry would only be refused again."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ml_tasks.release.aliases import ModelQuarantined
+
+    try:
+        yield
+    except ModelQuarantined as err:
+        raise AirflowFailException(str(err)) from err
 
 
 @dag(
@@ -123,9 +143,10 @@ def promote_model() -> None:
         from ml_tasks.release.aliases import ReleaseContext
         from ml_tasks.release.promotion import shadow as run_shadow
 
-        return run_shadow(
-            MODEL_NAME, resolved["version"], context=ReleaseContext.airflow(dag.dag_id, run_id)
-        )
+        with final_on_quarantine():
+            return run_shadow(
+                MODEL_NAME, resolved["version"], context=ReleaseContext.airflow(dag.dag_id, run_id)
+            )
 
     @task(multiple_outputs=False)
     def canary(resolved: dict, *, params: Any = None, dag: Any = None, run_id: Any = None) -> dict:
@@ -133,12 +154,13 @@ def promote_model() -> None:
         from ml_tasks.release.aliases import ReleaseContext
         from ml_tasks.release.promotion import canary as run_canary
 
-        return run_canary(
-            MODEL_NAME,
-            resolved["version"],
-            [int(p) for p in params["canary_steps"]],
-            context=ReleaseContext.airflow(dag.dag_id, run_id),
-        )
+        with final_on_quarantine():
+            return run_canary(
+                MODEL_NAME,
+                resolved["version"],
+                [int(p) for p in params["canary_steps"]],
+                context=ReleaseContext.airflow(dag.dag_id, run_id),
+            )
 
     @task(
         multiple_outputs=False,
@@ -157,12 +179,13 @@ def promote_model() -> None:
         from ml_tasks.release.aliases import ReleaseContext
         from ml_tasks.release.promotion import promote
 
-        result = promote(
-            MODEL_NAME,
-            resolved["version"],
-            context=ReleaseContext.airflow(dag.dag_id, run_id),
-            reason=params["reason"],
-        )
+        with final_on_quarantine():
+            result = promote(
+                MODEL_NAME,
+                resolved["version"],
+                context=ReleaseContext.airflow(dag.dag_id, run_id),
+                reason=params["reason"],
+            )
         outlet_events[CHAMPION].extra = {
             k: result[k] for k in ("model_name", "version", "previous_champion", "changed")
         }

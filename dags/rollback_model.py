@@ -5,9 +5,13 @@ Manual only: trigger it from the UI with Params (the trigger form), or
 `python -m ml_tasks rollback --model failure_model [--to-version N] --reason "..."`.
 
 1. `verify_rollback_target`: the target is the `previous_champion` alias (the version the last
-   blue/green flip kept), or the Param `to_version`. Its model files are downloaded and hashed,
-   and the digest must equal the `model_sha256` recorded when it was registered; a mismatch (a
-   changed or tampered artifact) **refuses the rollback** with the two digests in the error.
+   blue/green flip kept), or the Param `to_version`. The target must have been **released**:
+   champion before (audit history) or passed every promotion gate; a version the gates blocked
+   and that never served is refused, unless the Param `force` is on with a `reason` of its own
+   (the history records the forced rollback). Its model files are downloaded and hashed, and the
+   digest must equal the `model_sha256` recorded when it was registered; a mismatch (a changed
+   or tampered artifact) **refuses the rollback** with the two digests in the error and
+   quarantines the version (no alias, alert), whatever `force` says.
 2. `switch_champion`: `champion` moves to the target in one registry call (only if the champion
    is still the one the plan saw); `previous_champion` moves one step further back (the version
    that preceded the target, from the audit history), the rolled-back version is tagged
@@ -50,6 +54,14 @@ MODEL_NAME = "failure_model"
             title="Roll back to version",
             description="Empty: one step back, to the previous_champion alias",
         ),
+        "force": Param(
+            False,
+            type="boolean",
+            title="Force a never released version",
+            description="Allow a to_version that was never champion and did not pass every gate "
+            "(never a quarantined one); needs a reason other than the default, recorded in the "
+            "audit history",
+        ),
         "reason": Param(
             "manual rollback",
             type="string",
@@ -62,14 +74,21 @@ MODEL_NAME = "failure_model"
 )
 def rollback_model() -> None:
     @task(multiple_outputs=False)
-    def verify_rollback_target(*, params: Any = None) -> dict:
-        """Resolve the target and verify its model files against the recorded sha256."""
+    def verify_rollback_target(*, params: Any = None, dag: Any = None, run_id: Any = None) -> dict:
+        """Resolve the target, check it was released, verify its files against their sha256."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from ml_tasks.release.aliases import ReleaseContext
         from ml_tasks.release.promotion import RollbackRefused, plan_rollback
 
         try:
-            return plan_rollback(MODEL_NAME, params["to_version"])
+            return plan_rollback(
+                MODEL_NAME,
+                params["to_version"],
+                force=params["force"],
+                reason=params["reason"],
+                context=ReleaseContext.airflow(dag.dag_id, run_id),
+            )
         except RollbackRefused as err:  # a refusal is final: retrying changes nothing
             raise AirflowFailException(str(err)) from err
 

@@ -10,7 +10,7 @@
   check with its numbers) as its XCom; "no" fails the task without retries
   (``AirflowFailException``), with each reason (metric, challenger value, champion value,
   threshold) in the log, in the exception and in the XCom ``gate_decision``, so no downstream
-  promotion task runs.
+  promotion task runs. Either verdict is also kept on the model version (tag ``gate.<gate>``).
 
 The logic lives in :mod:`ml_tasks.release.gates`; this class adapts it to Airflow.
 """
@@ -62,7 +62,10 @@ class PromotionGateSensor(BaseSensorOperator):
         from ml_tasks.release.gates import decide
 
         policy = load_policy(self.policy_path) if self.policy_path else None
-        decision = decide(self.gate, self.model_name, str(self.version), policy=policy)
+        # Recorded on the version too: the rollback rule asks whether it passed every gate.
+        decision = decide(
+            self.gate, self.model_name, str(self.version), policy=policy, record=True
+        )
         if decision is None:
             self.log.info(
                 "gate %s: the evaluation of %s v%s is not complete yet; waiting",

@@ -5,8 +5,10 @@
   then print what every promotion gate decides;
 - ``python -m ml_tasks history --model failure_model [--on YYYY-MM-DD]``: every alias change,
   the champion periods and, with ``--on``, which version(s) were champion that day;
-- ``python -m ml_tasks rollback --model failure_model [--to-version N] --reason "..."``: one
-  step back (or to N) after verifying the target's sha256; recorded in the history.
+- ``python -m ml_tasks rollback --model failure_model [--to-version N [--force]] --reason "..."``:
+  one step back (or to N, which must have been champion or passed every gate; ``--force`` with
+  a reason of its own overrides that and is recorded) after verifying the target's sha256;
+  recorded in the history.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
 def add_rollback_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="failure_model", help="registered model name")
     parser.add_argument(
-        "--to-version", help="version to roll back to (default: the previous_champion alias)"
+        "--to-version",
+        help="version to roll back to (default: the previous_champion alias); it must have been "
+        "champion before or passed every promotion gate",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="allow a --to-version that was never champion and did not pass every gate "
+        "(never a quarantined one); needs a --reason of its own, recorded in the history",
     )
     parser.add_argument("--reason", default="manual rollback", help="recorded in the history")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -169,7 +179,11 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     try:
         result = rollback(
-            args.model, args.to_version, context=ReleaseContext.cli(), reason=args.reason
+            args.model,
+            args.to_version,
+            context=ReleaseContext.cli(),
+            reason=args.reason,
+            force=args.force,
         )
     except (RollbackRefused, ModelNotFound) as err:
         print(f"rollback refused: {err}", file=sys.stderr)
@@ -183,6 +197,8 @@ def run_rollback(args: argparse.Namespace) -> int:
             f"previous_champion now "
             + (f"v{result['previous_champion']}" if result["previous_champion"] else "none")
         )
+        if result["forced"]:
+            print(f"  FORCED: {result['release_record']}; reason recorded: {result['reason']}")
         for event in result["events"]:
             print(
                 f"  recorded: @{event['alias']} {event['from_version']} -> "

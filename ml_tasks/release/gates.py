@@ -12,7 +12,10 @@ Four gates, one per kind of evidence, each a sensor task in ``promote_model``:
 
 Every check records the metric, the challenger's value, the champion's value and the threshold,
 and says in one sentence why it passed or failed. :func:`decide` returns None while the
-evaluation a gate needs does not exist yet (the sensor keeps waiting).
+evaluation a gate needs does not exist yet (the sensor keeps waiting). With ``record=True``
+(what the gate sensors use) each verdict is also kept on the model version as the tag
+``gate.<gate>`` (``passed`` or ``blocked``): :func:`recorded_verdict` reads them back, e.g. for
+the rollback rule (only a version that passed every gate, or was champion, is a target).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 GATES = ("metrics", "robustness", "artifacts", "drift")
 NEEDS_EVALUATION = frozenset({"metrics", "robustness", "artifacts"})
+VERDICT_TAG = "gate.{gate}"
+PASSED, BLOCKED = "passed", "blocked"
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,30 @@ def drift_gate(model_name: str, policy: PromotionPolicy, settings: Settings) -> 
     ]
 
 
+def record_decision(mlflow_client: Any, decision: GateDecision) -> None:
+    """Keep the verdict on the version: ``gate.<gate>`` = passed | blocked, with when and why."""
+    from datetime import UTC, datetime
+
+    key = VERDICT_TAG.format(gate=decision.gate)
+    name, version = decision.model_name, decision.version
+    mlflow_client.set_model_version_tag(name, version, key, PASSED if decision.passed else BLOCKED)
+    mlflow_client.set_model_version_tag(
+        name, version, f"{key}.at", datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    mlflow_client.set_model_version_tag(
+        name, version, f"{key}.champion", decision.champion_version or "none"
+    )
+
+
+def recorded_verdict(tags: dict[str, str]) -> str | None:
+    """``blocked`` if any recorded gate blocked the version, ``passed`` if every gate passed it,
+    None while some gate has no recorded verdict."""
+    verdicts = [tags.get(VERDICT_TAG.format(gate=g)) for g in GATES]
+    if BLOCKED in verdicts:
+        return BLOCKED
+    return PASSED if all(v == PASSED for v in verdicts) else None
+
+
 def decide(
     gate: str,
     model_name: str,
@@ -307,8 +336,12 @@ def decide(
     *,
     settings: Settings | None = None,
     policy: PromotionPolicy | None = None,
+    record: bool = False,
 ) -> GateDecision | None:
-    """Apply one gate to one version; None while the evaluation it needs is not complete."""
+    """Apply one gate to one version; None while the evaluation it needs is not complete.
+
+    ``record``: also keep the verdict on the version (:func:`record_decision`).
+    """
     from ml_tasks.evaluation import pipeline
     from ml_tasks.evaluation.registry import CHAMPION, alias_version, client
 
@@ -333,7 +366,7 @@ def decide(
     else:
         checks = drift_gate(model_name, pol, s)
     compared = ((evaluation or {}).get("champion") or {}).get("version") if evaluation else champion
-    return GateDecision(
+    decision = GateDecision(
         gate=gate,
         model_name=model_name,
         version=version,
@@ -342,6 +375,9 @@ def decide(
         checks=tuple(checks),
         policy={"path": pol.path, "version": pol.version, "sha256": pol.sha256},
     )
+    if record:
+        record_decision(c, decision)
+    return decision
 
 
 def decide_all(

@@ -41,9 +41,17 @@ COLUMNS = (
 )
 
 
+# The actions that move an alias (``traffic`` and ``quarantine`` events move none).
+MOVES = ("set", "delete")
+
+
 @dataclass(frozen=True)
 class AliasEvent:
-    """One change of one alias (``action``: ``set``, ``delete`` or ``traffic``)."""
+    """One change of one alias (``action``: ``set``, ``delete``, ``traffic`` or ``quarantine``).
+
+    A ``quarantine`` event (alias ``quarantined``) names the version in ``from_version``: it lost
+    every alias (one ``delete`` event each) because its files failed their digest check.
+    """
 
     model_name: str
     alias: str
@@ -80,6 +88,8 @@ class AliasEvent:
         """One line for logs and the CLI."""
         if self.action == "traffic":
             move = f"v{self.to_version} at {self.details.get('traffic_percent')} % traffic"
+        elif self.action == "quarantine":
+            move = f"v{self.from_version} quarantined"
         elif self.action == "delete":
             move = f"v{self.from_version} -> (removed)"
         else:
@@ -187,7 +197,7 @@ def periods(events: list[AliasEvent], alias: str = "champion") -> list[Period]:
     out: list[Period] = []
     current: tuple[str, datetime, str] | None = None
     for event in events:
-        if event.alias != alias or event.action == "traffic":
+        if event.alias != alias or event.action not in MOVES:
             continue
         if current is not None:
             out.append(Period(current[0], current[1], event.at, current[2], event.reason))
@@ -221,6 +231,25 @@ def previous_holder(events: list[AliasEvent], version: str, alias: str = "champi
     return None
 
 
+def released_as_champion(
+    events: list[AliasEvent], version: str, alias: str = "champion"
+) -> AliasEvent | None:
+    """The first regular move of ``alias`` to ``version`` (None: never, or only by ``--force``).
+
+    A forced rollback installs a version the release never approved: that does not make it
+    a released one.
+    """
+    for event in events:
+        if (
+            event.alias == alias
+            and event.action == "set"
+            and event.to_version == str(version)
+            and not event.details.get("forced")
+        ):
+            return event
+    return None
+
+
 def reconcile(
     events: list[AliasEvent], registry: list[AliasEvent], current: dict[str, str]
 ) -> list[str]:
@@ -232,7 +261,7 @@ def reconcile(
         problems.append(f"{len(tag_ids - table_ids)} event(s) in the registry tags, not the table")
     if table_ids - tag_ids and registry:
         problems.append(f"{len(table_ids - tag_ids)} event(s) in the table, not the registry tags")
-    aliases = {e.alias for e in events if e.action != "traffic"}
+    aliases = {e.alias for e in events if e.action in MOVES}
     for alias in sorted(aliases):
         held = periods(events, alias)
         recorded = held[-1].version if held and held[-1].end is None else None

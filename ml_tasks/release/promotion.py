@@ -14,12 +14,21 @@ an **offline replay** of the holdout traffic, and every record says so:
    challenger; each step checks that the challenger's scores are valid probabilities and
    records the step's numbers.
 3. **blue/green flip** (:func:`promote`): the challenger's ``model_sha256`` is verified, the
-   current champion moves to ``previous_champion`` and ``champion`` moves to the challenger in
-   one registry call each; ``canary`` is removed. With no champion yet, the flip is the first
-   release and nothing else happens.
+   current champion moves to ``previous_champion`` (only if it was released: see below) and
+   ``champion`` moves to the challenger in one registry call each; ``canary`` is removed. With
+   no champion yet, the flip is the first release and nothing else happens.
+
+Before shadow, before the canary and each of its steps and at the flip, the version passes the
+digest checkpoint :func:`ml_tasks.release.aliases.verify_or_quarantine`; a mismatch stops the
+release there and quarantines the version (no alias left, alert sent).
 
 :func:`rollback` moves ``champion`` one step back (to ``previous_champion``, or a given version)
-after verifying that version's files against their recorded digest.
+after verifying that version's files against their recorded digest. The target must have been
+**released** (:func:`release_record`): champion before (audit history, not by a forced
+rollback) or passed every promotion gate (the verdicts the gates keep on the version), and not
+quarantined. ``force=True`` with a reason overrides the first two (never a quarantine or a
+digest mismatch) and is recorded as such in the audit history. Only a released version ever
+becomes ``previous_champion``.
 
 Every alias change goes through :func:`ml_tasks.release.aliases.move_alias` and so into the
 audit history.
@@ -31,6 +40,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +56,24 @@ from ml_tasks.evaluation.registry import (
     get_version,
     load_scorer,
 )
-from ml_tasks.release import history
+from ml_tasks.release import gates, history
 from ml_tasks.release.aliases import (
+    QUARANTINE_TAG,
     TRAFFIC_TAG,
+    ModelQuarantined,
     ReleaseContext,
     move_alias,
     record_traffic,
     set_status,
+    verify_or_quarantine,
 )
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 OFFLINE = "offline replay of the holdout traffic (no serving gateway yet)"
+# The CLI's and the rollback DAG's default reason: not a reason enough to force a rollback.
+DEFAULT_ROLLBACK_REASON = "manual rollback"
 
 
 class ReleaseError(RuntimeError):
@@ -66,7 +81,39 @@ class ReleaseError(RuntimeError):
 
 
 class RollbackRefused(ReleaseError):
-    """A rollback was refused (no target, or the target's files fail their digest)."""
+    """A rollback was refused (no target, a never released target, or a digest mismatch)."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """Whether a version was released (a rollback target, a ``previous_champion``), and why."""
+
+    released: bool
+    why: str
+
+
+def release_record(
+    mlflow_client: Any, model_name: str, version: str, events: list[history.AliasEvent]
+) -> Release:
+    """Released: not quarantined, and champion before (not by force) or passed every gate."""
+    tags = mlflow_client.get_model_version(model_name, str(version)).tags or {}
+    if tags.get(QUARANTINE_TAG):
+        stage = tags.get(f"{QUARANTINE_TAG}.stage", "?")
+        return Release(False, f"v{version} is quarantined ({tags[QUARANTINE_TAG]} at {stage})")
+    champion = history.released_as_champion(events, str(version))
+    if champion is not None:
+        return Release(True, f"v{version} was champion (from {champion.at:%Y-%m-%d %H:%M} UTC)")
+    verdict = gates.recorded_verdict(tags)
+    if verdict == gates.PASSED:
+        return Release(True, f"v{version} passed every promotion gate")
+    if verdict == gates.BLOCKED:
+        blocked = [
+            g for g in gates.GATES if tags.get(gates.VERDICT_TAG.format(gate=g)) == gates.BLOCKED
+        ]
+        state = f"was blocked by the promotion gate(s) {', '.join(blocked)}"
+    else:
+        state = "has no recorded pass from every promotion gate"
+    return Release(False, f"v{version} was never champion and {state}")
 
 
 def resolve_version(
@@ -105,23 +152,6 @@ def resolve_version(
         "already_champion": champion == mv.version,
         "model_sha256": mv.tags.get("model_sha256"),
     }
-
-
-def verify_digest(mlflow_client: Any, model_name: str, version: str) -> str:
-    """Recompute the version's files' digest; raise DigestMismatch unless it matches its tag."""
-    from ml_tasks.training.tracking import DIGEST_TAG, DigestMismatch, model_digest
-
-    mv = mlflow_client.get_model_version(model_name, str(version))
-    expected = (mv.tags or {}).get(DIGEST_TAG)
-    if not expected:
-        raise DigestMismatch(f"{model_name} v{version} has no {DIGEST_TAG} tag to verify against")
-    actual = model_digest(f"models:/{model_name}/{version}")
-    if actual != expected:
-        raise DigestMismatch(
-            f"{model_name} v{version}: model files hash to {actual[:16]}..., registered as "
-            f"{expected[:16]}... (the artifact changed after registration)"
-        )
-    return actual
 
 
 def _replay(model_name: str, version: str, settings: Settings, policy: PromotionPolicy) -> Any:
@@ -163,6 +193,9 @@ def shadow(
 
     s = settings or get_settings()
     pol = policy or load_policy(settings=s)
+    verify_or_quarantine(
+        client(s), model_name, version, stage="shadow", context=context, settings=s
+    )
     c, challenger, champion, ch_scorer, champ_scorer, holdout = _replay(model_name, version, s, pol)
     move_alias(
         c,
@@ -263,6 +296,9 @@ def canary(
         raise ReleaseError(f"canary steps must rise within 1..100, got {steps}")
     s = settings or get_settings()
     pol = policy or load_policy(settings=s)
+    verify_or_quarantine(
+        client(s), model_name, version, stage="canary", context=context, settings=s
+    )
     c, challenger, champion, ch_scorer, champ_scorer, holdout = _replay(model_name, version, s, pol)
     move_alias(
         c,
@@ -278,6 +314,10 @@ def canary(
     y = holdout.y
     records = []
     for percent in steps:
+        # Each step gives the version more traffic: its files are checked again first.
+        verify_or_quarantine(
+            c, model_name, version, stage=f"canary step {percent} %", context=context, settings=s
+        )
         routed = route_to_canary(entities, percent)
         canary_scores = p_ch[routed]
         valid = bool(
@@ -338,12 +378,19 @@ def promote(
     c = client(s)
     version = str(version)
     before = alias_version(c, model_name, CHAMPION)
-    digest = verify_digest(c, model_name, version)
+    digest = verify_or_quarantine(c, model_name, version, stage="flip", context=context, settings=s)
     why = reason or "passed the promotion gates"
     events = []
     if before != version:
         previous_before = alias_version(c, model_name, PREVIOUS_CHAMPION)
+        kept = False
         if before is not None:
+            record = release_record(c, model_name, before, history.read_events(model_name, s))
+            kept = record.released
+            if not kept:
+                # A one-step rollback must never land on a version the release did not approve.
+                log.warning("v%s is not kept as %s: %s", before, PREVIOUS_CHAMPION, record.why)
+        if kept:
             # First the rollback target, so there is never a champion without its way back.
             events.append(
                 move_alias(
@@ -354,6 +401,18 @@ def promote(
                     context=context,
                     settings=s,
                     reason=f"kept for rollback: v{version} replaces it",
+                )
+            )
+        elif previous_before == version:  # the old rollback target is champion now
+            events.append(
+                move_alias(
+                    c,
+                    model_name,
+                    PREVIOUS_CHAMPION,
+                    None,
+                    context=context,
+                    settings=s,
+                    reason=f"v{version} is champion; v{before} is not released: no rollback target",
                 )
             )
         events.append(
@@ -369,8 +428,8 @@ def promote(
         )
         set_status(c, model_name, version, "champion")
         if before is not None:
-            set_status(c, model_name, before, "previous_champion")
-        if previous_before and previous_before not in (before, version):
+            set_status(c, model_name, before, "previous_champion" if kept else "retired")
+        if kept and previous_before and previous_before not in (before, version):
             set_status(c, model_name, previous_before, "retired")
     for alias in (CANARY, SHADOW):
         if alias_version(c, model_name, alias) == version:
@@ -392,9 +451,7 @@ def promote(
     result = {
         "model_name": model_name,
         "version": version,
-        "previous_champion": before
-        if before != version
-        else alias_version(c, model_name, PREVIOUS_CHAMPION),
+        "previous_champion": alias_version(c, model_name, PREVIOUS_CHAMPION),
         "changed": before != version,
         "model_sha256": digest,
         "events": [e.to_dict() for e in events if e is not None],
@@ -410,11 +467,20 @@ def promote(
 
 
 def plan_rollback(
-    model_name: str, to_version: str | int | None = None, *, settings: Settings | None = None
+    model_name: str,
+    to_version: str | int | None = None,
+    *,
+    force: bool = False,
+    reason: str = "",
+    context: ReleaseContext | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The rollback's target, verified: raises :class:`RollbackRefused` with the reason."""
-    from ml_tasks.training.tracking import DigestMismatch
+    """The rollback's target, checked: raises :class:`RollbackRefused` with the reason.
 
+    The target must be released (:func:`release_record`) unless ``force``, which needs a
+    ``reason`` of its own; its files must match their digest in any case (a mismatch
+    quarantines it).
+    """
     s = settings or get_settings()
     c = client(s)
     current = alias_version(c, model_name, CHAMPION)
@@ -432,9 +498,28 @@ def plan_rollback(
     if target == current:
         raise RollbackRefused(f"{model_name} v{target} is already the champion")
     get_version(model_name, target, mlflow_client=c)  # ModelNotFound when it does not exist
+    record = release_record(c, model_name, target, history.read_events(model_name, s))
+    if not record.released and not force:
+        raise RollbackRefused(
+            f"refusing to roll back {model_name} to v{target}: {record.why}; only a version "
+            "that was champion or passed every gate is a rollback target (override: --force "
+            "with a --reason, recorded in the audit history)"
+        )
+    if force and not record.released and reason.strip() in ("", DEFAULT_ROLLBACK_REASON):
+        raise RollbackRefused(
+            f"forcing a rollback to v{target} ({record.why}) needs a reason of its own "
+            "(--reason \"...\"): it is recorded in the audit history"
+        )
     try:
-        digest = verify_digest(c, model_name, target)
-    except DigestMismatch as err:
+        digest = verify_or_quarantine(
+            c,
+            model_name,
+            target,
+            stage="rollback",
+            context=context or ReleaseContext.cli(),
+            settings=s,
+        )
+    except ModelQuarantined as err:
         raise RollbackRefused(f"refusing to roll back: {err}") from err
     log.info("rollback target %s v%s verified (sha256 %s)", model_name, target, digest[:16])
     return {
@@ -442,6 +527,9 @@ def plan_rollback(
         "from_version": current,
         "to_version": target,
         "model_sha256": digest,
+        "released": record.released,
+        "release_record": record.why,
+        "forced": force and not record.released,
     }
 
 
@@ -464,9 +552,27 @@ def apply_rollback(
         )
     events = history.read_events(model_name, s)
     before_target = history.previous_holder(events, target)
+    forced = bool(plan.get("forced"))
     why = f"rollback from v{current}: {reason}" if reason else f"rollback from v{current}"
-    moved = [move_alias(c, model_name, CHAMPION, target, context=context, settings=s, reason=why)]
+    details = {}
+    if forced:
+        why = f"FORCED {why} (not released: {plan['release_record']})"
+        details = {"forced": True, "not_released": plan["release_record"], "reason": reason}
+    moved = [
+        move_alias(
+            c,
+            model_name,
+            CHAMPION,
+            target,
+            context=context,
+            settings=s,
+            reason=why,
+            details=details,
+        )
+    ]
     new_previous = before_target if before_target not in (None, current, target) else None
+    if new_previous and not release_record(c, model_name, new_previous, events).released:
+        new_previous = None  # never a one-step rollback onto an unapproved version
     moved.append(
         move_alias(
             c,
@@ -481,11 +587,12 @@ def apply_rollback(
     )
     set_status(c, model_name, current, "rolled_back")
     set_status(c, model_name, target, "champion")
-    log.info("rollback: champion v%s -> v%s (%s)", current, target, reason)
+    log.info("rollback: champion v%s -> v%s (%s), forced: %s", current, target, reason, forced)
     return {
         **plan,
         "previous_champion": new_previous,
         "reason": reason,
+        "forced": forced,
         "events": [e.to_dict() for e in moved if e is not None],
     }
 
@@ -496,8 +603,12 @@ def rollback(
     *,
     context: ReleaseContext,
     reason: str = "",
+    force: bool = False,
     settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """One step back (or to ``to_version``), after verifying the target's digest."""
-    plan = plan_rollback(model_name, to_version, settings=settings)
+    """One step back (or to a released ``to_version``; ``force`` with a reason: any verified
+    version), after verifying the target's digest."""
+    plan = plan_rollback(
+        model_name, to_version, force=force, reason=reason, context=context, settings=settings
+    )
     return apply_rollback(plan, context=context, reason=reason, settings=settings)

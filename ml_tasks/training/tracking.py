@@ -6,8 +6,8 @@ a retried task that finds a version registered from the same run only moves the 
 
 Each version carries, as tags, the training-set version and every source dataset version, the
 feature service, the code version, the Ray run it came from and ``model_sha256``, a digest of the
-logged model's files that promotion and rollback verify before they serve a version
-(:func:`verify_model_digest`).
+logged model's files, verified again on the registered files before the ``challenger`` alias
+moves (and at every later release step, :mod:`ml_tasks.release.aliases`).
 """
 
 from __future__ import annotations
@@ -138,6 +138,25 @@ def verify_model_digest(version: str | int, settings: Settings | None = None) ->
     return actual
 
 
+def _verify_before_challenger(
+    mlflow_client: Any, version: str, plan: TrainingPlan, settings: Settings
+) -> None:
+    """The release's digest checkpoint on the registered files before they become challenger.
+
+    A mismatch quarantines the version and raises (see ``verify_or_quarantine``).
+    """
+    from ml_tasks.release.aliases import ReleaseContext, verify_or_quarantine
+
+    verify_or_quarantine(
+        mlflow_client,
+        MODEL_NAME,
+        version,
+        stage="challenger registration",
+        context=ReleaseContext(actor="training", run_id=plan.run_id),
+        settings=settings,
+    )
+
+
 def _ensure_registered_model(mlflow_client: Any) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -221,6 +240,7 @@ def log_and_register(
     c = client(s)
     existing = _existing_version(c, plan.run_name)
     if existing is not None:
+        _verify_before_challenger(c, existing.version, plan, s)
         c.set_registered_model_alias(MODEL_NAME, CHALLENGER, existing.version)
         log.info(
             "%s v%s was already registered from run %s: alias %s set",
@@ -330,6 +350,7 @@ def log_and_register(
         model_id=info.model_id,
     )
     version = str(mv.version)
+    _verify_before_challenger(c, version, plan, s)
     c.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
     log.info(
         "registered %s v%s (run %s, %s %.4f), alias %s",

@@ -7,8 +7,8 @@ import pytest
 from ml_tasks.evaluation.registry import aliases, client
 from ml_tasks.release import history, promotion
 from ml_tasks.release.aliases import ReleaseContext
-from tests.model_fixtures import model_artifact_dir
 from tests.release_fixtures import MODEL, cheap_policy, reset, set_aliases
+from tests.unit.release.tampering import tampered
 
 CTX = ReleaseContext(actor="test", dag_id="promote_model", run_id="unit")
 
@@ -127,20 +127,20 @@ def test_a_tampered_artifact_refuses_the_rollback(reg):
     registry, s = reg
     promotion.promote(MODEL, registry.good, context=CTX, settings=s)
     promotion.promote(MODEL, registry.better, context=CTX, settings=s)
-    model_file = next(model_artifact_dir(s, registry.good).rglob("model.ubj"))
-    original = model_file.read_bytes()
-    try:
-        model_file.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with tampered(s, registry.good):
         with pytest.raises(promotion.RollbackRefused) as err:
             promotion.rollback(MODEL, context=CTX, reason="incident", settings=s)
         assert f"refusing to roll back: {MODEL} v{registry.good}: model files hash" in str(
             err.value
         )
         assert "registered as" in str(err.value)
-        assert aliases(client(s), MODEL)["champion"] == registry.better  # unchanged
-    finally:
-        model_file.write_bytes(original)
-    assert promotion.rollback(MODEL, context=CTX, settings=s)["to_version"] == registry.good
+        c = client(s)
+        # Champion unchanged; the tampered version lost @previous_champion to its quarantine.
+        assert aliases(c, MODEL) == {"champion": registry.better}
+        assert c.get_model_version(MODEL, registry.good).tags["quarantined.stage"] == "rollback"
+    # Files restored and the quarantine lifted (by a person): a released version, so allowed.
+    result = promotion.rollback(MODEL, registry.good, context=CTX, settings=s)
+    assert result["to_version"] == registry.good and not result["forced"]
 
 
 def test_resolve_version_prefers_param_then_asset_event_then_alias(reg):
