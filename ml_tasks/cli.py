@@ -40,6 +40,19 @@ def _cmd_elt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_redact_quarantine(args: argparse.Namespace) -> int:
+    from ml_tasks.elt.privacy import redact_quarantine
+    from ml_tasks.settings import get_settings
+
+    done = [r.as_dict() for r in redact_quarantine(get_settings())]
+    for r in done:
+        print(
+            f"{r['table']}: {r['rows']} rows, {r['lines_redacted']} raw lines redacted,"
+            f" {r['files_removed']} old files removed, now version {r['version']}"
+        )
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from ml_tasks.status import current_status, format_status
 
@@ -137,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     elt.add_argument("--end", type=_date, help="last landing day of a range (inclusive)")
     elt.add_argument("--json", action="store_true", help="machine-readable output")
     elt.set_defaults(func=_cmd_elt)
+
+    redact = sub.add_parser(
+        "redact-quarantine",
+        help="redact personal fields in existing quarantine tables and delete their old versions"
+        " (pause the ELT first)",
+    )
+    redact.set_defaults(func=_cmd_redact_quarantine)
 
     status = sub.add_parser("status", help="current dataset versions from the manifest")
     status.add_argument("--json", action="store_true", help="machine-readable output")
