@@ -16,12 +16,14 @@ trigger for any time on day D runs day D; a day that already has a run is re-run
    the current state per work order; technician names are pseudonymised.
 
 Every rejected record is written to a quarantine table with its reason; nothing is dropped
-silently (rows read = curated + quarantined + duplicates, reported by each task). A day whose
-rejected share passes the contract's `max_bad_share` fails after writing its quarantine and
-leaves the curated table untouched. Each write is one Delta commit that replaces exactly the
-rows that came from this landing day, so reruns and backfills never duplicate records; late
-events go to their own event-date partition. Outlet asset events carry the table version and
-row counts; the dataset-version manifest (`python -m ml_tasks status`) records every write.
+silently (rows read = curated + quarantined + duplicates + conflicts, reported by each task; a
+conflict is the same key with different content). A day whose rejected share passes the
+contract's `max_bad_share` (with at least `min_bad_records` bad) fails after writing its
+quarantine and leaves the curated table untouched. Each write is one Delta commit that
+replaces exactly the rows that came from this landing day, so reruns and backfills never
+duplicate records; late events go to their own event-date partition. Outlet asset events carry
+the table version and row counts; the dataset-version manifest (`python -m ml_tasks status`)
+records every write.
 
 Backfill from the CLI: `make backfill FROM=2026-10-01 TO=2026-10-30` runs landing days 10-01 to
 10-30 inclusive (see README). Unpausing does not catch up (`catchup=False`): the scheduler starts
@@ -50,6 +52,8 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
     return {k: result[k] for k in keys} | {
         "rows_quarantined": result["rows_quarantined"],
         "rows_duplicate": result["rows_duplicate"],
+        # Same key, different content: quarantined as conflict:<key> (read = the four buckets).
+        "rows_conflict": result.get("rows_conflict", 0),
     }
 
 

@@ -17,6 +17,7 @@ The logic lives in :mod:`ml_tasks.release.gates`; this class adapts it to Airflo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -57,6 +58,12 @@ class PromotionGateSensor(BaseSensorOperator):
     def _push(self, context: Any, decision: dict[str, Any]) -> None:
         context["ti"].xcom_push(key=DECISION_KEY, value=decision)
 
+    def _note(self, context: Any, headline: str, lines: Sequence[str] = ()) -> None:
+        # The verdict beside the task in the UI (best effort: it is in the log and XCom too).
+        from task_notes import compose_note, set_task_note
+
+        set_task_note(context["ti"], compose_note(headline, lines), self.log)
+
     def poke(self, context: Any) -> bool | PokeReturnValue:
         from ml_tasks.evaluation.policy import load_policy
         from ml_tasks.release.gates import decide
@@ -80,6 +87,7 @@ class PromotionGateSensor(BaseSensorOperator):
             log("gate %s: %s %s", self.gate, "PASS" if check.passed else "FAIL", check.message)
         result = decision.to_dict()
         self._push(context, result)
+        self._note(context, decision.summary(), decision.log_lines())
         if not decision.passed:
             self.log.error("%s", decision.summary())
             raise AirflowFailException(decision.summary())
@@ -107,4 +115,5 @@ class PromotionGateSensor(BaseSensorOperator):
                 },
             )
             self.log.error("%s", reason)
+            self._note(context, reason)
             raise AirflowSensorTimeout(reason) from err

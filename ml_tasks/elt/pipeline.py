@@ -51,17 +51,22 @@ def run_elt(
 
 
 def format_runs(runs: list[dict[str, Any]]) -> str:
-    """A readable table of table runs: rows read, curated, quarantined (by reason), duplicates."""
+    """A readable table of table runs: rows read = curated + quarantined (by reason) + duplicates
+    + conflicts (same key, different content: quarantined as ``conflict:<key>``)."""
     lines = [
-        f"{'table':<22}{'interval':<12}{'read':>9}{'curated':>9}{'quarant.':>9}{'dups':>7}{'version':>8}"
+        f"{'table':<22}{'interval':<12}{'read':>9}{'curated':>9}{'quarant.':>9}{'dups':>7}"
+        f"{'confl.':>7}{'version':>8}"
     ]
     for r in runs:
         lines.append(
             f"{r['table']:<22}{r['interval']:<12}{r['rows_read']:>9}{r['rows_curated']:>9}"
-            f"{r['rows_quarantined']:>9}{r['rows_duplicate']:>7}{r['version']!s:>8}"
+            f"{r['rows_quarantined']:>9}{r['rows_duplicate']:>7}{r.get('rows_conflict', 0):>7}"
+            f"{r['version']!s:>8}"
         )
         for reason, count in r.get("quarantine_reasons", {}).items():
             lines.append(f"{'':<34}  quarantined {reason}: {count}")
+        if r.get("rows_conflict"):
+            lines.append(f"{'':<34}  conflicts (kept copy named in the quarantine details)")
     return "\n".join(lines)
 
 
