@@ -110,7 +110,8 @@ def _body(body: dict[str, Any] | str) -> dict[str, Any]:
 class CreateRayJobOperator(BaseOperator):
     """Create a RayJob (or adopt / replace an existing one of the same name).
 
-    :param body: the RayJob manifest (dict or YAML), e.g. from ``ml_tasks.training.kuberay``.
+    :param body: the RayJob manifest (dict or YAML), e.g. from ``ml_tasks.training.kuberay``;
+        checked with its ``manifest_problems`` before anything is submitted.
     :param namespace: namespace to create it in (defaults to the manifest's).
     :param kubernetes_conn_id: Airflow connection to the cluster.
     :param config_file: kubeconfig path, instead of the connection's settings.
@@ -142,7 +143,15 @@ class CreateRayJobOperator(BaseOperator):
         return _client(self.kubernetes_conn_id, self.config_file)
 
     def execute(self, context: Any) -> dict[str, str]:
+        from ml_tasks.training.kuberay import manifest_problems
+
         body = _body(self.body)
+        # The plan task validated what it rendered, but the body is a template field and may be
+        # hand-written: nothing reaches the cluster with a moving image tag, an inline secret
+        # or a container without requests and limits.
+        problems = manifest_problems(body)
+        if problems:
+            raise AirflowException("refusing to submit the RayJob:\n  " + "\n  ".join(problems))
         name = body["metadata"]["name"]
         namespace = self.namespace or body["metadata"].get("namespace") or "default"
         existing = self.client.get(name, namespace)

@@ -6,8 +6,11 @@ on-demand nodes, a GPU worker group on spot nodes, autoscaling bounds, checkpoin
 manifest: the pod templates are deserialised into the ``kubernetes`` client's models (required
 fields, types) and serialised back, so a misspelt or unknown field shows up as lost on the round
 trip; resource quantities are parsed; the RayJob/RayCluster fields around them are checked
-against the KubeRay v1 field names; and :func:`spot_gpu_problems` checks the platform's policy
-(spot workers with GPUs and tolerations, head off spot, checkpoints on object storage).
+against the KubeRay v1 field names; the platform's hygiene rules hold for every container
+(an image pinned by tag or digest, never ``latest``; resource requests and limits; no secret
+inline in ``env`` or in the job's ``runtimeEnvYAML``); and :func:`spot_gpu_problems` checks the
+platform's policy (spot workers, with GPUs and their tolerations unless the job trains on CPU,
+head off spot, checkpoints on object storage).
 """
 
 from __future__ import annotations
@@ -54,6 +57,13 @@ _AUTOSCALER = {
     "securityContext", "upscalingMode", "version", "volumeMounts",
 }  # fmt: skip
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Environment variable names that hold credentials: their value must come from a Secret
+# (``valueFrom.secretKeyRef`` or ``envFrom.secretRef``), never written into the manifest.
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|_KEY$|^KEY$", re.IGNORECASE)
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# The node labels and taints that only GPU nodes carry (NVIDIA's device plugin / GPU operator).
+_GPU_PREFIX = "nvidia.com/"
+USE_GPU_ENV = "PLATFORM_TRAINING_USE_GPU"
 
 
 class ManifestError(ValueError):
@@ -138,11 +148,39 @@ def render_rayjob(
             for env in container.get("env", []):
                 if env.get("name") == "PLATFORM_RAY_STORAGE_PATH":
                     env["value"] = plan.storage_path
+    if not plan.config.use_gpu:
+        for group in cluster["workerGroupSpecs"]:
+            _without_gpus(group)
     worker = cluster["workerGroupSpecs"][0]
     worker["replicas"] = plan.config.workers
     worker["maxReplicas"] = max(int(worker.get("maxReplicas", 0)), plan.config.workers)
     worker["minReplicas"] = min(int(worker.get("minReplicas", 0)), plan.config.workers)
     return body
+
+
+def _without_gpus(group: dict[str, Any]) -> None:
+    """Turn a GPU worker group into a CPU one: no GPU request or limit, no GPU node selector or
+    toleration (they would hold the pods back for GPU nodes that the job does not use).
+
+    Spot capacity stays: CPU training checkpoints and resumes the same way.
+    """
+    pod = group["template"].setdefault("spec", {})
+    for container in pod.get("containers", []):
+        resources = container.get("resources") or {}
+        for kind in ("limits", "requests"):
+            resources.get(kind, {}).pop(GPU, None)
+    selector = pod.get("nodeSelector") or {}
+    for key in [k for k in selector if k.startswith(_GPU_PREFIX)]:
+        del selector[key]
+    if "tolerations" in pod:
+        pod["tolerations"] = [
+            t for t in pod["tolerations"] if not str(t.get("key", "")).startswith(_GPU_PREFIX)
+        ]
+    group.get("rayStartParams", {}).pop("num-gpus", None)
+    group["groupName"] = str(group.get("groupName", "workers")).replace("gpu", "cpu")
+    labels = group["template"].get("metadata", {}).get("labels", {})
+    if labels.get("ml-platform/ray-node") == "gpu-worker":
+        labels["ml-platform/ray-node"] = "cpu-worker"
 
 
 class _Response:
@@ -188,9 +226,10 @@ def pod_template_problems(template: dict[str, Any], where: str) -> list[str]:
     containers = model.spec.containers if model.spec else None
     if not containers:
         problems.append(f"{where}.spec.containers: at least one container is required")
-    for c in containers or []:
-        if not c.image:
-            problems.append(f"{where} container {c.name}: no image")
+    raw_containers = _containers(template)
+    for c, raw in zip(containers or [], raw_containers, strict=False):
+        problems += image_problems(c.image, f"{where} container {c.name}")
+        problems += env_secret_problems(raw.get("env"), f"{where} container {c.name}")
         res = c.resources
         limits, requests = (res.limits or {}) if res else {}, (res.requests or {}) if res else {}
         parsed: dict[str, dict[str, Any]] = {"limits": {}, "requests": {}}
@@ -205,7 +244,59 @@ def pod_template_problems(template: dict[str, Any], where: str) -> list[str]:
                 problems.append(f"{where} container {c.name}: requests.{key} above its limit")
         if GPU in limits and requests.get(GPU, limits[GPU]) != limits[GPU]:
             problems.append(f"{where} container {c.name}: {GPU} requests must equal limits")
+        for kind, values in (("requests", requests), ("limits", limits)):
+            missing = [r for r in ("cpu", "memory") if r not in values]
+            if missing:
+                problems.append(
+                    f"{where} container {c.name}: resources.{kind} must set {' and '.join(missing)}"
+                    " (without requests the scheduler packs pods blindly; without limits one pod"
+                    " can starve its node)"
+                )
     return problems
+
+
+def image_problems(image: str | None, where: str) -> list[str]:
+    """An image must be pinned: an explicit tag other than ``latest``, or a sha256 digest."""
+    if not image:
+        return [f"{where}: no image"]
+    if "@" in image:
+        if _DIGEST.search(image):
+            return []
+        return [f"{where}: image {image!r} has a malformed digest (expected @sha256:<64 hex>)"]
+    name = image.rsplit("/", 1)[-1]
+    if ":" not in name:
+        return [f"{where}: image {image!r} has no tag (it means latest): pin a version or digest"]
+    if name.rsplit(":", 1)[1] == "latest":
+        return [f"{where}: image {image!r} uses the moving tag latest: pin a version or digest"]
+    return []
+
+
+def env_secret_problems(env: list[dict[str, Any]] | None, where: str) -> list[str]:
+    """Credentials named in ``env`` must come from a Secret (``valueFrom.secretKeyRef``)."""
+    problems = []
+    for item in env or []:
+        name = str(item.get("name", ""))
+        if not _SECRET_NAME.search(name):
+            continue
+        if "secretKeyRef" not in (item.get("valueFrom") or {}):
+            problems.append(
+                f"{where}: env {name} looks like a credential: take it from a Secret "
+                "(valueFrom.secretKeyRef or envFrom.secretRef), not an inline value"
+            )
+    return problems
+
+
+def runtime_env_secret_problems(runtime_env: dict[str, Any]) -> list[str]:
+    """``runtimeEnvYAML`` is plain text in the RayJob: no credential may be set there."""
+    env_vars = runtime_env.get("env_vars") or {}
+    if not isinstance(env_vars, dict):
+        return ["spec.runtimeEnvYAML.env_vars: must be a mapping"]
+    return [
+        f"spec.runtimeEnvYAML.env_vars.{name}: looks like a credential; runtimeEnvYAML is stored"
+        " in the RayJob in clear text: give the pods a Secret (envFrom.secretRef) instead"
+        for name in sorted(env_vars)
+        if _SECRET_NAME.search(str(name))
+    ]
 
 
 def _unknown(keys: dict[str, Any], allowed: set[str], where: str) -> list[str]:
@@ -214,9 +305,11 @@ def _unknown(keys: dict[str, Any], allowed: set[str], where: str) -> list[str]:
 
 def _cluster_problems(spec: dict[str, Any], where: str) -> list[str]:
     problems = _unknown(spec, _CLUSTER_SPEC, where)
-    problems += _unknown(
-        spec.get("autoscalerOptions") or {}, _AUTOSCALER, f"{where}.autoscalerOptions"
-    )
+    autoscaler = spec.get("autoscalerOptions") or {}
+    problems += _unknown(autoscaler, _AUTOSCALER, f"{where}.autoscalerOptions")
+    problems += env_secret_problems(autoscaler.get("env"), f"{where}.autoscalerOptions")
+    if "image" in autoscaler:
+        problems += image_problems(autoscaler["image"], f"{where}.autoscalerOptions")
     head = spec.get("headGroupSpec")
     if not isinstance(head, dict) or "template" not in head:
         return [*problems, f"{where}.headGroupSpec.template: required"]
@@ -267,6 +360,8 @@ def manifest_problems(body: dict[str, Any]) -> list[str]:
             env = yaml.safe_load(spec.get("runtimeEnvYAML") or "{}")
             if not isinstance(env, dict):
                 problems.append("spec.runtimeEnvYAML: must be a YAML mapping")
+            else:
+                problems += runtime_env_secret_problems(env)
         except yaml.YAMLError as err:
             problems.append(f"spec.runtimeEnvYAML: {err}")
         for key in ("ttlSecondsAfterFinished", "activeDeadlineSeconds", "backoffLimit"):
@@ -314,34 +409,82 @@ def _env_storage(body: dict[str, Any]) -> list[str]:
     return paths
 
 
+def trains_on_gpu(body: dict[str, Any]) -> bool:
+    """Whether the job's workers are meant to have GPUs: a RayJob says so in its runtime env
+    (``PLATFORM_TRAINING_USE_GPU``, set by :func:`render_rayjob`); a RayCluster always does."""
+    import yaml
+
+    if body.get("kind") != "RayJob":
+        return True
+    env = yaml.safe_load(body["spec"].get("runtimeEnvYAML") or "{}") or {}
+    value = (env.get("env_vars") or {}).get(USE_GPU_ENV)
+    return value is None or str(value).strip().lower() in ("1", "true")
+
+
+def _gpu_traces(pod: dict[str, Any]) -> list[str]:
+    """What in a pod spec asks for GPUs or GPU nodes."""
+    found = []
+    for c in pod.get("containers", []):
+        resources = c.get("resources") or {}
+        found += [
+            f"{kind}.{GPU}" for kind in ("limits", "requests") if GPU in resources.get(kind, {})
+        ]
+    found += [
+        f"nodeSelector {k}" for k in pod.get("nodeSelector") or {} if k.startswith(_GPU_PREFIX)
+    ]
+    found += [
+        f"toleration {t.get('key')}"
+        for t in pod.get("tolerations") or []
+        if str(t.get("key", "")).startswith(_GPU_PREFIX)
+    ]
+    return found
+
+
+def _spot_problems(group: dict[str, Any], pod: dict[str, Any]) -> list[str]:
+    name = group.get("groupName")
+    problems = []
+    selector = pod.get("nodeSelector") or {}
+    spot = [k for k, v in SPOT_LABELS.items() if selector.get(k) == v]
+    if not spot:
+        problems.append(f"worker group {name}: no spot node selector ({sorted(SPOT_LABELS)})")
+    elif not _tolerates(pod.get("tolerations") or [], spot[0], SPOT_LABELS[spot[0]]):
+        problems.append(f"worker group {name}: no toleration for the spot taint {spot[0]}")
+    if int(group.get("maxReplicas", 0)) <= int(group.get("minReplicas", 0)):
+        problems.append(f"worker group {name}: autoscaling needs maxReplicas > minReplicas")
+    return problems
+
+
 def spot_gpu_problems(body: dict[str, Any]) -> list[str]:
-    """The platform's policy: GPU workers on spot capacity, the head on-demand, object storage."""
+    """The platform's policy: workers on spot capacity (GPU ones with the GPU taint tolerated;
+    none with a trace of GPUs when the job trains on CPU), the head on-demand, object storage."""
     problems = []
     cluster = _cluster_spec(body)
     head = cluster["headGroupSpec"]["template"].get("spec", {})
     head_selector = head.get("nodeSelector") or {}
     if any(head_selector.get(k) == v for k, v in SPOT_LABELS.items()):
         problems.append("head group is scheduled on spot capacity")
+    want_gpu = trains_on_gpu(body)
     gpu_groups = 0
     for group in cluster["workerGroupSpecs"]:
         pod = group["template"].get("spec", {})
         name = group.get("groupName")
+        if not want_gpu:
+            traces = _gpu_traces(pod)
+            if traces:
+                problems.append(
+                    f"worker group {name}: {USE_GPU_ENV} is false but it asks for GPUs: "
+                    + ", ".join(traces)
+                )
+            problems += _spot_problems(group, pod)
+            continue
         limits = [c.get("resources", {}).get("limits", {}) for c in pod.get("containers", [])]
         if not any(GPU in lim for lim in limits):
             continue
         gpu_groups += 1
-        selector = pod.get("nodeSelector") or {}
-        spot = [k for k, v in SPOT_LABELS.items() if selector.get(k) == v]
-        if not spot:
-            problems.append(f"worker group {name}: no spot node selector ({sorted(SPOT_LABELS)})")
-        tolerations = pod.get("tolerations") or []
-        if not _tolerates(tolerations, GPU):
+        if not _tolerates(pod.get("tolerations") or [], GPU):
             problems.append(f"worker group {name}: no toleration for the {GPU} taint")
-        if spot and not _tolerates(tolerations, spot[0], SPOT_LABELS[spot[0]]):
-            problems.append(f"worker group {name}: no toleration for the spot taint {spot[0]}")
-        if int(group.get("maxReplicas", 0)) <= int(group.get("minReplicas", 0)):
-            problems.append(f"worker group {name}: autoscaling needs maxReplicas > minReplicas")
-    if not gpu_groups:
+        problems += _spot_problems(group, pod)
+    if want_gpu and not gpu_groups:
         problems.append(f"no worker group requests {GPU}")
     if not cluster.get("enableInTreeAutoscaling"):
         problems.append("autoscaling (enableInTreeAutoscaling) is off")

@@ -12,6 +12,7 @@ import importlib
 
 import airflow  # ruff: ignore[unused-import]  (puts the plugins folder on sys.path)
 import pytest
+from airflow.sdk.exceptions import AirflowException
 from kubernetes.client.exceptions import ApiException
 from ray_kubernetes import (
     CreateRayJobOperator,
@@ -22,12 +23,13 @@ from ray_kubernetes import (
     rayjob_state,
 )
 
+from ml_tasks.training import kuberay
+
 NS = "ml-training"
+# The shipped RayJob under this test's name: a manifest the operator's checks accept.
 BODY = {
-    "apiVersion": "ray.io/v1",
-    "kind": "RayJob",
+    **kuberay.load_manifest(kuberay.RAYJOB_TEMPLATE),
     "metadata": {"name": "fm-train-abc", "namespace": NS},
-    "spec": {"entrypoint": "python -m ml_tasks train --plan s3://b/plan.json"},
 }
 KUBECONFIG = """
 apiVersion: v1
@@ -143,6 +145,36 @@ def test_create_submits_the_rayjob_through_the_providers_hook(api, kubeconfig):
     assert op.execute({}) == {"name": "fm-train-abc", "namespace": NS}
     assert api.objects[NS, "fm-train-abc"]["spec"] == BODY["spec"]
     assert api.calls == ["get", "create"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda c: c.update(image="ghcr.io/ml-platform/ml-platform:latest"), "latest"),
+        (
+            lambda c: c["env"].append({"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}),
+            "looks like a credential",
+        ),
+        (lambda c: c.pop("resources"), "resources.requests must set cpu and memory"),
+    ],
+    ids=["latest", "inline-secret", "no-resources"],
+)
+def test_create_refuses_a_manifest_that_breaks_the_rules_before_any_call(
+    api, kubeconfig, change, problem
+):
+    import copy
+
+    body = copy.deepcopy(BODY)
+    change(body["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0])
+    op = _wire(
+        CreateRayJobOperator(
+            task_id="c", body=body, kubernetes_conn_id=None, config_file=kubeconfig
+        ),
+        api,
+    )
+    with pytest.raises(AirflowException, match=problem):
+        op.execute({})
+    assert api.calls == [] and not api.objects
 
 
 def test_a_retried_create_adopts_a_running_job_and_replaces_a_failed_one(api, kubeconfig):

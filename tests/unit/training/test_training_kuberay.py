@@ -162,6 +162,160 @@ def test_policy_breaches_are_rejected(rayjob, path, value, problem):
         kuberay.validate(body)
 
 
+def test_the_default_image_is_pinned_to_the_project_version(plan, platform_home):
+    from ml_tasks.settings import IMAGE_REPOSITORY, project_version
+
+    pinned = f"{IMAGE_REPOSITORY}:{project_version()}"
+    body = kuberay.validate(kuberay.render_rayjob(plan, settings=platform_home))
+    cluster = kuberay._cluster_spec(body)
+    pods = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
+    assert {c["image"] for g in pods for c in g["template"]["spec"]["containers"]} == {pinned}
+    # The shipped manifests (usable with kubectl as they are) name the same image.
+    for path in (kuberay.RAYJOB_TEMPLATE, kuberay.RAYCLUSTER_MANIFEST):
+        assert "ml-platform:latest" not in path.read_text()
+        assert f"image: {pinned}" in path.read_text()
+
+
+def test_the_image_comes_from_the_settings(plan, platform_home, monkeypatch):
+    from ml_tasks.settings import get_settings
+
+    monkeypatch.setenv("PLATFORM_KUBERAY_IMAGE", "registry.example/ml@sha256:" + "a" * 64)
+    body = kuberay.validate(kuberay.render_rayjob(plan, settings=get_settings()))
+    assert _workers(body)["template"]["spec"]["containers"][0]["image"].endswith("a" * 64)
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        ("registry/ml:latest", "moving tag latest"),
+        ("ml-platform:latest", "moving tag latest"),
+        ("registry/ml", "has no tag"),
+        ("registry.example:5000/ml", "has no tag"),  # a port is not a tag
+        ("registry/ml@sha256:1234", "malformed digest"),
+    ],
+)
+def test_latest_and_untagged_images_are_rejected(rayjob, image, problem):
+    body = copy.deepcopy(rayjob)
+    _set(body, (*WC, "image"), image)
+    problems = kuberay.manifest_problems(body)
+    assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["registry.example:5000/ml:1.2.3", "ml-platform:0.1.0", "registry/ml@sha256:" + "0" * 64],
+)
+def test_tagged_and_digest_images_are_accepted(rayjob, image):
+    body = copy.deepcopy(rayjob)
+    _set(body, (*WC, "image"), image)
+    assert kuberay.manifest_problems(body) == []
+
+
+SECRET_NAMES = ["AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "HF_TOKEN", "OPENAI_API_KEY"]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+@pytest.mark.parametrize("container", [WC, (*HEAD, "containers", 0)], ids=["worker", "head"])
+def test_an_inline_secret_in_a_containers_env_is_rejected(rayjob, name, container):
+    body = copy.deepcopy(rayjob)
+    _set(body, (*container, "env"), [{"name": name, "value": "s3cr3t"}])
+    problems = kuberay.manifest_problems(body)
+    assert any(f"env {name} looks like a credential" in p for p in problems), problems
+    # Not from a Secret either: a ConfigMap is not for credentials.
+    _set(
+        body,
+        (*container, "env"),
+        [{"name": name, "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "k"}}}],
+    )
+    assert any(name in p for p in kuberay.manifest_problems(body))
+
+
+def test_a_secret_from_a_secret_key_ref_is_accepted(rayjob):
+    body = copy.deepcopy(rayjob)
+    ref = {"secretKeyRef": {"name": "ml-platform-object-store", "key": "secret-access-key"}}
+    _set(body, (*WC, "env"), [{"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": ref}])
+    assert kuberay.manifest_problems(body) == []
+
+
+def test_an_inline_secret_in_the_autoscaler_env_is_rejected(rayjob):
+    body = copy.deepcopy(rayjob)
+    _set(
+        body,
+        ("spec", "rayClusterSpec", "autoscalerOptions", "env"),
+        [{"name": "AWS_SECRET_ACCESS_KEY", "value": "s3cr3t"}],
+    )
+    assert any("credential" in p for p in kuberay.manifest_problems(body))
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_a_secret_in_the_runtime_env_yaml_is_rejected(rayjob, name):
+    body = copy.deepcopy(rayjob)
+    env = yaml.safe_load(body["spec"]["runtimeEnvYAML"])
+    env["env_vars"][name] = "s3cr3t"
+    body["spec"]["runtimeEnvYAML"] = yaml.safe_dump(env)
+    problems = kuberay.manifest_problems(body)
+    assert any(f"env_vars.{name}: looks like a credential" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("resources", "problem"),
+    [
+        (_DELETE, "resources.requests must set cpu and memory"),
+        ({"limits": {"cpu": "2", "memory": "8Gi"}}, "resources.requests must set cpu and memory"),
+        ({"requests": {"cpu": "2", "memory": "8Gi"}}, "resources.limits must set cpu and memory"),
+        (
+            {"requests": {"cpu": "2"}, "limits": {"cpu": "2", "memory": "8Gi"}},
+            "resources.requests must set memory",
+        ),
+    ],
+    ids=["none", "no-requests", "no-limits", "no-memory-request"],
+)
+def test_a_container_without_requests_and_limits_is_rejected(rayjob, resources, problem):
+    body = copy.deepcopy(rayjob)
+    _set(body, (*HEAD, "containers", 0, "resources"), resources)
+    problems = kuberay.manifest_problems(body)
+    assert any(problem in p for p in problems), problems
+    with pytest.raises(kuberay.ManifestError):
+        kuberay.validate(body)
+
+
+@pytest.fixture
+def cpu_rayjob(plan, platform_home):
+    from dataclasses import replace
+
+    cpu = replace(plan, config=replace(plan.config, use_gpu=False))
+    return kuberay.render_rayjob(cpu, settings=platform_home, image="registry/ml:1.2.3")
+
+
+def test_use_gpu_false_renders_cpu_workers_without_any_gpu(cpu_rayjob):
+    kuberay.validate(cpu_rayjob)  # the platform policy included
+    env = yaml.safe_load(cpu_rayjob["spec"]["runtimeEnvYAML"])["env_vars"]
+    assert env["PLATFORM_TRAINING_USE_GPU"] == "false"
+    for group in kuberay._cluster_spec(cpu_rayjob)["workerGroupSpecs"]:
+        pod = group["template"]["spec"]
+        for container in pod["containers"]:
+            resources = container["resources"]
+            assert "nvidia.com/gpu" not in resources["limits"]
+            assert "nvidia.com/gpu" not in resources["requests"]
+            assert {"cpu", "memory"} <= resources["limits"].keys()
+        assert not [k for k in pod.get("nodeSelector", {}) if k.startswith("nvidia.com/")]
+        assert not [t for t in pod.get("tolerations", []) if t["key"].startswith("nvidia.com/")]
+        assert "gpu" not in group["groupName"]
+        # Still preemptible capacity: CPU training checkpoints and resumes the same way.
+        assert SPOT.items() <= pod["nodeSelector"].items()
+    assert kuberay.worker_shape(cpu_rayjob) == {"cpus": 8, "gpus": 0}
+
+
+def test_a_cpu_job_with_a_gpu_left_in_a_worker_breaks_the_policy(cpu_rayjob):
+    body = copy.deepcopy(cpu_rayjob)
+    _set(body, (*WC, "resources", "limits", "nvidia.com/gpu"), "1")
+    _set(body, (*WC, "resources", "requests", "nvidia.com/gpu"), "1")
+    problems = kuberay.spot_gpu_problems(body)
+    assert any("PLATFORM_TRAINING_USE_GPU is false but it asks for GPUs" in p for p in problems)
+    with pytest.raises(kuberay.ManifestError):
+        kuberay.validate(body)
+
+
 def test_the_gpu_worker_pod_renders_as_a_pod_for_the_provider(rayjob, tmp_path):
     """The worker's pod spec, through the cncf-kubernetes provider's own pod builder."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
