@@ -87,17 +87,19 @@ def test_three_days_rerun_and_quarantine_match_the_injected_faults(elt_dag, gene
         for line_no, reason in zip(got["line_no"], got["reason"], strict=True):
             assert reason.startswith(expected[line_no]), (day, line_no, reason)
 
-    # Rows read = curated + quarantined + duplicates, per day, as recorded in the manifest.
+    # Rows read = curated + quarantined + duplicates + conflicts, per day, as in the manifest.
     from ml_tasks.elt import manifest
 
     for entry in manifest.history(s.manifest_path, "telemetry"):
         st = entry.stats
-        assert st["rows_read"] == st["rows_curated"] + st["rows_quarantined"] + st["rows_duplicate"]
+        buckets = ("rows_curated", "rows_quarantined", "rows_duplicate", "rows_conflict")
+        assert st["rows_read"] == sum(st[b] for b in buckets)
+        assert st["rows_conflict"] == 0  # the generator re-sends identical copies only
 
     version = lake.table_version(s.table_uri("telemetry"), s)
     event = _latest_asset_event("curated_telemetry")
     assert event["version"] == version and event["interval"] == str(DAYS[-1])
-    assert event["rows_curated"] > 0 and "rows_quarantined" in event
+    assert event["rows_curated"] > 0 and "rows_quarantined" in event and "rows_conflict" in event
 
     assert _run(elt_dag, DAYS[1]) == "success"
     assert read_sorted(s, "telemetry", "event_id").equals(telemetry)
