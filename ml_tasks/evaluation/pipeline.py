@@ -124,6 +124,18 @@ def _log_metrics(mlflow_client: Any, run_id: str, evaluation: dict[str, Any]) ->
         mlflow_client.log_batch(run_id, metrics=metrics[i : i + 1000])
 
 
+def _verify_before_scoring(
+    mlflow_client: Any, name: str, version: str, run_id: str | None, settings: Settings
+) -> None:
+    """No metric for files that are not the registered ones: a mismatch quarantines and raises."""
+    from ml_tasks.release.aliases import ReleaseContext, verify_or_quarantine
+
+    context = ReleaseContext(actor="evaluation" if run_id else "cli:evaluate", run_id=run_id)
+    verify_or_quarantine(
+        mlflow_client, name, version, stage="evaluation", context=context, settings=settings
+    )
+
+
 def evaluate_version(
     version: str | int | None = None,
     *,
@@ -141,6 +153,7 @@ def evaluate_version(
     name = model_name or pol.model_name
     c = client(s)
     challenger = get_version(name, version, alias=CHALLENGER, mlflow_client=c)
+    _verify_before_scoring(c, name, challenger.version, run_id, s)
     champion_version = alias_version(c, name, CHAMPION)
     champion: ModelVersion | None = None
     if champion_version and champion_version != challenger.version:
