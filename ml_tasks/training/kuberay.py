@@ -417,7 +417,8 @@ def trains_on_gpu(body: dict[str, Any]) -> bool:
     if body.get("kind") != "RayJob":
         return True
     env = yaml.safe_load(body["spec"].get("runtimeEnvYAML") or "{}") or {}
-    value = (env.get("env_vars") or {}).get(USE_GPU_ENV)
+    env_vars = env.get("env_vars") if isinstance(env, dict) else None
+    value = env_vars.get(USE_GPU_ENV) if isinstance(env_vars, dict) else None
     return value is None or str(value).strip().lower() in ("1", "true")
 
 
