@@ -90,3 +90,14 @@ def test_timeout_names_the_missing_evaluation(sensor_module, monkeypatch):
         sensor.execute({"ti": ti})
     assert ti.pushed["gate_decision"]["passed"] is False
     assert "failure_model v7" in ti.pushed["gate_decision"]["reasons"][0]
+
+
+def test_the_verdict_is_kept_on_the_version(sensor_module, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "ml_tasks.release.gates.decide", lambda *a, **k: calls.append(k) or decision(True)
+    )
+    sensor_module.PromotionGateSensor(task_id="g", gate="metrics", version="3").poke(
+        {"ti": FakeTI()}
+    )
+    assert calls[0]["record"] is True  # the rollback rule reads the recorded verdicts

@@ -143,3 +143,13 @@ def test_decide_waits_while_there_is_no_evaluation(release_registry, monkeypatch
     assert gates.decide("drift", MODEL, release_registry.good, settings=s) is not None
     text = gates.format_decisions(gates.decide_all(MODEL, release_registry.good, settings=s))
     assert "gate metrics: WAITING" in text and text.endswith("decision: WAITING")
+
+
+def test_recorded_verdict_needs_every_gate_and_any_block_wins():
+    from ml_tasks.release.gates import GATES, recorded_verdict
+
+    passed = {f"gate.{g}": "passed" for g in GATES}
+    assert recorded_verdict(passed) == "passed"
+    assert recorded_verdict({**passed, "gate.drift": "blocked"}) == "blocked"
+    assert recorded_verdict({k: v for k, v in passed.items() if k != "gate.artifacts"}) is None
+    assert recorded_verdict({}) is None

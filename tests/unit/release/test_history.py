@@ -89,3 +89,28 @@ def test_the_cli_format_answers_the_question():
     )
     assert "On 2026-10-03: @champion was v1 (00:00-10:00 UTC), then v2 (10:00-24:00 UTC)" in text
     assert "aliases now: @champion v1" in text
+
+
+def test_released_as_champion_ignores_forced_moves():
+    forced = AliasEvent(
+        model_name="failure_model",
+        alias="champion",
+        action="set",
+        from_version="2",
+        to_version="3",
+        reason="FORCED rollback from v2: INC-9",
+        actor="test",
+        details={"forced": True},
+    )
+    events = [*EVENTS, forced]
+    assert history.released_as_champion(events, "2").reason == "passed the gates"
+    assert history.released_as_champion(events, "3") is None  # only ever forced in
+    assert history.released_as_champion(events, "4") is None
+
+
+def test_a_quarantine_event_moves_no_alias():
+    mark = ev("quarantined", "quarantine", "2", None, "2026-10-06T09:00", "digest_mismatch")
+    assert "v2 quarantined" in mark.describe()
+    assert history.periods([*EVENTS, mark], "quarantined") == []
+    now = {"champion": "1", "canary": "2", "previous_champion": "1"}
+    assert history.reconcile([*EVENTS, mark], [], now) == history.reconcile(EVENTS, [], now) == []
