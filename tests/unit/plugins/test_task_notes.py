@@ -133,3 +133,45 @@ def test_a_long_note_is_cut_to_what_the_api_accepts(notes):
     assert note.endswith("(the task log has every check)")
     short = notes.compose_note("gate drift: PASSED", ["PASS no alarm"])
     assert short == "**gate drift: PASSED**\n- PASS no alarm"
+
+
+def _gate_sensor_module():
+    path = PLUGIN.parent / "release_gates.py"
+    spec = importlib.util.spec_from_file_location("release_gates", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class GateTI(SimpleNamespace):
+    def xcom_push(self, key, value):
+        self.pushed = {key: value}
+
+
+def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypatch, capsys):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ml_tasks.release.gates import Check, GateDecision
+
+    check = Check(
+        "max_regression_abs", "roc_auc", 0.61, 0.93, 0.01, False,
+        "roc_auc: challenger 0.6100 vs champion 0.9300: regression 0.3200 > "
+        "max_regression_abs 0.0100",
+    )
+    decision = GateDecision("metrics", "failure_model", "3", "2", False, (check,))
+    monkeypatch.setattr("ml_tasks.release.gates.decide", lambda *a, **k: decision)
+    sensor = _gate_sensor_module().PromotionGateSensor(
+        task_id="gate_metrics", gate="metrics", version="3"
+    )
+    ti = GateTI(**vars(TI))
+    with FakeApi() as api:
+        monkeypatch.setenv("AIRFLOW__API__BASE_URL", api.url)
+        with pytest.raises(AirflowFailException):
+            sensor.poke({"ti": ti})
+    # Operators log through structlog (the task log); in a test it lands on stdout.
+    warned = [line for line in capsys.readouterr().out.splitlines() if "[warning" in line]
+    assert any("FAIL roc_auc: challenger 0.6100 vs champion 0.9300" in m for m in warned)
+    note = api.requests[-1]["body"]["note"]
+    assert note.startswith("**gate metrics: BLOCKED failure_model v3 (champion v2)")
+    assert "- FAIL roc_auc: challenger 0.6100 vs champion 0.9300" in note
+    assert "max_regression_abs 0.0100" in note
