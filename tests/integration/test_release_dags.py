@@ -3,8 +3,10 @@
 One release story on one registry, in order: a missing evaluation times out at the gates; the
 first version becomes champion; a better one walks shadow -> canary -> champion; a worse one is
 blocked at the gates with its reasons; a rollback restores the previous champion; a rollback to
-a tampered artifact is refused. Models are tiny boosters registered by the training code's own
-registration (tests/model_fixtures.py), not Ray runs.
+a tampered artifact is refused and quarantines it; a tampered challenger is stopped at shadow;
+a rollback to the blocked version is refused unless forced with a reason. Models are tiny
+boosters registered by the training code's own registration (tests/model_fixtures.py), not Ray
+runs.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from ml_tasks.evaluation.registry import aliases, client
 from ml_tasks.release import history
 from ml_tasks.release.demo import gate_decisions, task_states
 from tests import release_fixtures
-from tests.model_fixtures import model_artifact_dir
 from tests.release_fixtures import MODEL, reset
+from tests.unit.release.tampering import tampered
 
 pytestmark = pytest.mark.integration
 release_registry = release_fixtures.release_registry  # the shared registry fixture
@@ -183,14 +185,45 @@ def test_rollback_dag_restores_the_previous_champion(story):
 
 def test_rollback_dag_refuses_a_tampered_artifact(story):
     registry, s = story
-    model_file = next(model_artifact_dir(s, registry.better).rglob("model.ubj"))
-    original = model_file.read_bytes()
-    try:
-        model_file.write_bytes(original + b"\0")
+    with tampered(s, registry.better):
         dr = run("rollback_model", to_version=int(registry.better), reason="back to the new one")
-    finally:
-        model_file.write_bytes(original)
+        tags = client(s).get_model_version(MODEL, registry.better).tags
     states = task_states(dr)
     assert states["verify_rollback_target"] == "failed"
     assert states["switch_champion"] == "upstream_failed"
     assert released(s)["champion"] == registry.good
+    assert (tags["quarantined"], tags["quarantined.stage"]) == ("digest_mismatch", "rollback")
+
+
+def test_a_tampered_challenger_is_stopped_before_shadow(story):
+    registry, s = story
+    with tampered(s, registry.better):
+        dr = run("promote_model", version=registry.better)
+        tags = client(s).get_model_version(MODEL, registry.better).tags
+    states = task_states(dr)
+    assert all(d["passed"] for d in gate_decisions(dr).values())  # evaluated before the tamper
+    assert states["shadow"] == "failed"
+    assert states["canary"] == states["promote_to_champion"] == "upstream_failed"
+    assert tags["quarantined.stage"] == "shadow"
+    assert released(s) == {"champion": registry.good}
+    [mark] = [e for e in history.read_events(MODEL, s) if e.run_id == dr.run_id]
+    assert (mark.action, mark.from_version, mark.dag_id) == (
+        "quarantine",
+        registry.better,
+        "promote_model",
+    )
+
+
+def test_rollback_dag_to_a_blocked_version_needs_force_and_a_reason(story):
+    registry, s = story
+    # worse was blocked by gate_metrics earlier in this story: the sensor kept the verdict.
+    assert client(s).get_model_version(MODEL, registry.worse).tags["gate.metrics"] == "blocked"
+    dr = run("rollback_model", to_version=int(registry.worse), reason="INC-8")
+    assert task_states(dr)["verify_rollback_target"] == "failed"
+    assert released(s)["champion"] == registry.good
+    dr = run("rollback_model", to_version=int(registry.worse), force=True, reason="INC-8: drill")
+    assert str(dr.state) == "success", task_states(dr)
+    assert released(s)["champion"] == registry.worse
+    event = [e for e in history.read_events(MODEL, s) if e.alias == "champion"][-1]
+    assert event.details["forced"] and event.reason.startswith("FORCED rollback from v")
+    assert event.dag_id == "rollback_model"
