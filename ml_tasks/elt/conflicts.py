@@ -60,7 +60,6 @@ class Resolution:
     curated: pl.DataFrame  # one row per key: the copies to write
     duplicates: int
     conflicts: pl.DataFrame  # today's losing rows, locators + reason + details
-    kept: pl.DataFrame  # key -> the kept copy's landing day and hash (for colliding keys)
 
 
 def resolve(
@@ -80,9 +79,10 @@ def resolve(
     """
     today = today.sort(["source_file", "line_no"])
     if earlier.is_empty():
-        earlier = pl.DataFrame(schema={key: today[key].dtype, LANDING: pl.Date} | {
-            c: today[c].dtype for c in columns if c != key
-        })
+        earlier = pl.DataFrame(
+            schema={key: today[key].dtype, LANDING: pl.Date}
+            | {c: today[c].dtype for c in columns if c != key}
+        )
     earlier_keys = earlier[key].cast(today[key].dtype).implode()
     colliding = today[key].is_duplicated() | today[key].is_in(earlier_keys)
     clean, contested = today.filter(~colliding), today.filter(colliding)
@@ -90,7 +90,7 @@ def resolve(
         none = contested.select(*[c for c in _LOCATORS if c in contested.columns]).with_columns(
             reason=pl.lit(None, pl.String), details=pl.lit(None, pl.String)
         )
-        return Resolution(clean, 0, none, contested.clear())
+        return Resolution(clean, 0, none)
 
     contested = contested.with_columns(
         pl.Series(HASH, content_hashes(contested, columns, schema)),
@@ -109,13 +109,22 @@ def resolve(
     kept = (
         candidates.sort([key, LANDING, HASH, "source_file", "line_no"], nulls_last=False)
         .unique(key, keep="first", maintain_order=True)
-        .rename({LANDING: "kept_landing", HASH: "kept_hash", "source_file": "kept_file",
-                 "line_no": "kept_line"})
+        .rename(
+            {
+                LANDING: "kept_landing",
+                HASH: "kept_hash",
+                "source_file": "kept_file",
+                "line_no": "kept_line",
+            }
+        )
     )
     judged = contested.join(kept, on=key, how="left")
-    is_kept = (pl.col("kept_landing") == pl.col(LANDING)) & (
-        pl.col("source_file") == pl.col("kept_file")
-    ) & (pl.col("line_no") == pl.col("kept_line"))
+    # An earlier day's kept copy has no file or line: no row of today is it.
+    is_kept = (
+        (pl.col("kept_landing") == pl.col(LANDING))
+        & (pl.col("source_file") == pl.col("kept_file"))
+        & (pl.col("line_no") == pl.col("kept_line"))
+    ).fill_null(False)
     same = pl.col(HASH) == pl.col("kept_hash")
     winners = judged.filter(is_kept)
     losers = judged.filter(~is_kept)
@@ -127,7 +136,6 @@ def resolve(
         curated=curated.sort(["source_file", "line_no"]),
         duplicates=int(losers.select(same.sum()).item()),
         conflicts=conflicts.select(*[c for c in _LOCATORS if c in conflicts.columns], *_OUT),
-        kept=kept.filter(pl.col("kept_landing") == day),
     )
 
 
