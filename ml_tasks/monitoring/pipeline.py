@@ -368,8 +368,7 @@ def run_monitoring(
     store.write_row(_table_row(summary, slices), s)
     lap("store", t)
     timings["total"] = round(time.perf_counter() - began, 3)
-    log.info("monitoring %s %s v%s: %s", day, name, version, kinds or "no breach")
-    return {
+    result = {
         "interval": summary["interval"],
         "model_name": name,
         "model_version": version,
@@ -389,6 +388,19 @@ def run_monitoring(
         "mlflow_run_id": summary["mlflow_run_id"],
         "timings": timings,
     }
+    _log_verdict(result, p)
+    return result
+
+
+def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> None:
+    """The day's decision in the task log: a breach and its reasons at WARNING, else INFO."""
+    from ml_tasks.monitoring.status import day_verdict
+
+    headline, lines = day_verdict(result, policy.drift.drift_share)
+    emit = log.warning if result["breached"] else log.info
+    emit("%s", headline)
+    for line in lines:
+        emit("  %s", line)
 
 
 def format_result(result: dict[str, Any]) -> str:

@@ -1,0 +1,84 @@
+"""The drift gate's decision in the task log: the verdict and every reason with its threshold."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from ml_tasks.monitoring.status import day_verdict
+from tests.unit.monitoring.test_monitoring_pipeline import (  # the same synthetic days
+    CLEAN,
+    DRIFTED,
+    SHIFT,
+    START,
+    _NoChampion,
+    _run,
+    _write_day,
+)
+
+BREACH = {
+    "interval": "2026-10-09",
+    "model_name": "failure_model",
+    "model_version": "3",
+    "reference_id": "training_set:7@failure_model-v3",
+    "breached": True,
+    "retrain": True,
+    "kinds": ["feature_drift"],
+    "reasons": [
+        "feature drift in plant_id=P2: 33% of columns drifted: "
+        "pressure_bar_mean_1h (wasserstein 0.41 >= 0.1)"
+    ],
+    "share_drifted": 0.05,
+    "report_dir": "/tmp/reports/drift/2026-10-09/failure_model-v3",
+}
+
+
+def test_a_breach_names_reasons_thresholds_and_reports():
+    headline, lines = day_verdict(BREACH, drift_share=0.1)
+    assert headline == (
+        "drift gate 2026-10-09: BREACH (feature_drift): failure_model v3 against "
+        "training_set:7@failure_model-v3"
+    )
+    assert lines[0].endswith("pressure_bar_mean_1h (wasserstein 0.41 >= 0.1)")
+    fleet = "fleet: 5% of the monitored columns drifted (dataset drift at >= drift_share 10%)"
+    assert fleet in lines
+    assert "retraining requested (drift_alarm asset event)" in lines
+    assert lines[-1] == f"reports: {BREACH['report_dir']}"
+
+
+def test_a_clean_day_says_so():
+    clean = {**BREACH, "breached": False, "retrain": False, "kinds": [], "reasons": []}
+    headline, lines = day_verdict({**clean, "model_version": "none"}, drift_share=0.1)
+    assert "no breach: failure_model (no champion)" in headline
+    assert lines[0].startswith("fleet: 5% ")
+
+
+@pytest.fixture
+def days(platform_home):
+    for i in range(8):
+        _write_day(platform_home, START + timedelta(days=i))
+    _write_day(platform_home, DRIFTED, shift=SHIFT)
+    return platform_home
+
+
+def test_run_monitoring_logs_the_decision(days, policy, caplog):
+    fast = replace(
+        policy,
+        reference=replace(policy.reference, start=START),
+        reports=replace(policy.reports, html="none"),
+    )
+    with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
+        _run(CLEAN, days, fast, _NoChampion())
+    clean = [r for r in caplog.records if "drift gate" in r.getMessage()]
+    assert [r.levelno for r in clean] == [logging.INFO]
+    assert f"drift gate {CLEAN}: no breach" in clean[0].getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
+        _run(DRIFTED, days, fast, _NoChampion())
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned[0].startswith(f"drift gate {DRIFTED}: BREACH (feature_drift)")
+    assert any("feature drift in plant_id=P2" in m and ">=" in m for m in warned)
+    assert any("drift_share" in m for m in warned)
