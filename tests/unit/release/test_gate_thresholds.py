@@ -37,24 +37,25 @@ def _rule(rule: MetricRule, **bounds: float) -> MetricRule:
     return MetricRule(rule.metric, **bounds)
 
 
-@pytest.mark.parametrize("rule", _bounds("min"), ids=lambda r: r.metric)
-def test_a_minimum_holds_at_the_bound_and_fails_one_step_below(rule):
-    only_min = _rule(rule, min=rule.min)
-    at = _only(gates.metric_checks(only_min, rule.min, None), "min")
-    assert at.passed, at.message
-    assert _only(gates.metric_checks(only_min, math.nextafter(rule.min, UP), None), "min").passed
-    below = _only(gates.metric_checks(only_min, math.nextafter(rule.min, DOWN), None), "min")
-    assert not below.passed and "< minimum" in below.message
+ABSOLUTE = [("min", r) for r in _bounds("min")] + [("max", r) for r in _bounds("max")]
 
 
-@pytest.mark.parametrize("rule", _bounds("max"), ids=lambda r: r.metric)
-def test_a_maximum_holds_at_the_bound_and_fails_one_step_above(rule):
-    only_max = _rule(rule, max=rule.max)
-    at = _only(gates.metric_checks(only_max, rule.max, None), "max")
-    assert at.passed, at.message
-    assert _only(gates.metric_checks(only_max, math.nextafter(rule.max, DOWN), None), "max").passed
-    above = _only(gates.metric_checks(only_max, math.nextafter(rule.max, UP), None), "max")
-    assert not above.passed and "> maximum" in above.message
+@pytest.mark.parametrize(
+    ("kind", "rule"), ABSOLUTE, ids=lambda x: x if isinstance(x, str) else x.metric
+)
+def test_an_absolute_bound_holds_at_the_bound_and_fails_one_step_beyond(kind, rule):
+    bound = getattr(rule, kind)
+    inside, outside = (UP, DOWN) if kind == "min" else (DOWN, UP)
+    only = _rule(rule, **{kind: bound})
+
+    def check(value: float) -> gates.Check:
+        return _only(gates.metric_checks(only, value, None), kind)
+
+    assert check(bound).passed, check(bound).message
+    assert check(math.nextafter(bound, inside)).passed
+    beyond = check(math.nextafter(bound, outside))
+    assert not beyond.passed
+    assert ("< minimum" if kind == "min" else "> maximum") in beyond.message
 
 
 def _regression_case(rule: MetricRule, tolerance: float) -> tuple[float, float, float]:
@@ -79,6 +80,18 @@ def _better(rule: MetricRule, value: float) -> float:
     return math.nextafter(value, UP if rule.higher_is_better else DOWN)
 
 
+def _assert_regression_boundary(
+    rule: MetricRule, kind: str, challenger: float, champion: float
+) -> None:
+    """``challenger`` sits exactly at the tolerated regression: it passes, one float step
+    better passes, one float step worse fails."""
+    at = _only(gates.metric_checks(rule, challenger, champion), kind)
+    assert at.passed, at.message
+    assert _only(gates.metric_checks(rule, _better(rule, challenger), champion), kind).passed
+    worse = _only(gates.metric_checks(rule, _worse(rule, challenger), champion), kind)
+    assert not worse.passed and f"> {kind}" in worse.message
+
+
 @pytest.mark.parametrize("rule", _bounds("max_regression_abs"), ids=lambda r: r.metric)
 def test_the_absolute_regression_holds_at_the_tolerance_and_fails_one_step_beyond(rule):
     champion, challenger, regression = _regression_case(rule, rule.max_regression_abs)
@@ -86,14 +99,7 @@ def test_the_absolute_regression_holds_at_the_tolerance_and_fails_one_step_beyon
     assert math.isclose(regression, rule.max_regression_abs, rel_tol=1e-12)
     tolerance = _rule(rule, max_regression_abs=regression)
 
-    at = _only(gates.metric_checks(tolerance, challenger, champion), "max_regression_abs")
-    assert at.passed, at.message
-    better = _better(rule, challenger)
-    assert _only(gates.metric_checks(tolerance, better, champion), "max_regression_abs").passed
-    worse = _only(
-        gates.metric_checks(tolerance, _worse(rule, challenger), champion), "max_regression_abs"
-    )
-    assert not worse.passed and "> max_regression_abs" in worse.message
+    _assert_regression_boundary(tolerance, "max_regression_abs", challenger, champion)
 
 
 @pytest.mark.parametrize("rule", _bounds("max_regression_rel"), ids=lambda r: r.metric)
@@ -107,14 +113,7 @@ def test_the_relative_regression_holds_at_the_tolerance_and_fails_one_step_beyon
     assert Fraction(challenger) in (Fraction(21, 32), Fraction(27, 32))
     tolerance = _rule(rule, max_regression_rel=relative)
 
-    at = _only(gates.metric_checks(tolerance, challenger, champion), "max_regression_rel")
-    assert at.passed, at.message
-    better = _better(rule, challenger)
-    assert _only(gates.metric_checks(tolerance, better, champion), "max_regression_rel").passed
-    worse = _only(
-        gates.metric_checks(tolerance, _worse(rule, challenger), champion), "max_regression_rel"
-    )
-    assert not worse.passed and "> max_regression_rel" in worse.message
+    _assert_regression_boundary(tolerance, "max_regression_rel", challenger, champion)
 
 
 def test_lower_is_better_metrics_regress_upwards():
