@@ -54,6 +54,8 @@ class GateDecision:
     quality: dict[str, Any] = field(default_factory=dict)
     blue_quality: dict[str, Any] | None = None
     drift: dict[str, Any] = field(default_factory=dict)
+    # The policy's bounds the checks used: the decision's log lines and note name them.
+    thresholds: dict[str, Any] = field(default_factory=dict)
 
     def fail(self, reason: str) -> None:
         self.passed = False
@@ -242,6 +244,11 @@ def gate(
 ) -> GateDecision:
     """Run every check; the decision lists all failures, not just the first."""
     decision = GateDecision(green=green, blue=blue if blue != green else None)
+    decision.thresholds = {
+        "corpus": asdict(policy.corpus),
+        "quality": asdict(policy.quality),
+        "drift": asdict(policy.drift),
+    }
     if blue == green:
         decision.notes.append(f"green is the live version v{green} (corpus unchanged)")
     check_corpus(decision, stats, policy)

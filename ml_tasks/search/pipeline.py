@@ -281,8 +281,10 @@ def gate_green(
     decision["interval"] = built["interval"]
     decision["seconds"] = round(time.perf_counter() - began, 3)
     index.record_gate(built["green"], decision, run_id=run_id)
+    # A blocked verdict at WARNING: it is why the live alias did not move.
+    emit = log.info if decision["passed"] else log.warning
     for line in format_decision(decision):
-        log.info("%s", line)
+        emit("%s", line)
     if not decision["passed"]:
         raise IndexGateFailed(decision)
     return decision
@@ -291,15 +293,30 @@ def gate_green(
 def format_decision(decision: dict[str, Any]) -> list[str]:
     """The gate decision as log lines (one per check, then the verdict)."""
     q, c, d = decision["quality"], decision["corpus"], decision["drift"]
+    bounds = decision.get("thresholds") or {}
+    qb, cb = bounds.get("quality") or {}, bounds.get("corpus") or {}
     lines = [
-        f"corpus: {c.get('documents')} documents, {c.get('skipped')} skipped",
-        f"quality: recall@{q.get('k')} {q.get('recall_at_k')}, MRR {q.get('mrr')} "
-        f"on {q.get('queries')} golden queries {q.get('by_kind', {})}",
+        f"corpus: {c.get('documents')} documents, {c.get('skipped')} skipped"
+        + (
+            f" (minimum {cb['min_documents']} documents, at most "
+            f"{cb['max_skipped_share']:.0%} skipped)"
+            if cb
+            else ""
+        ),
+        f"quality: green v{decision['green']} recall@{q.get('k')} {q.get('recall_at_k')}, "
+        f"MRR {q.get('mrr')} on {q.get('queries')} golden queries {q.get('by_kind', {})}"
+        + (f" (minimum recall {qb['min_recall_at_k']}, MRR {qb['min_mrr']})" if qb else ""),
     ]
     if decision.get("blue_quality"):
         b = decision["blue_quality"]
         lines.append(
             f"live v{decision['blue']}: recall@{b['k']} {b['recall_at_k']}, MRR {b['mrr']}"
+            + (
+                f" (green may be at most {qb['max_recall_drop']} recall and "
+                f"{qb['max_mrr_drop']} MRR below)"
+                if qb
+                else ""
+            )
         )
     if d:
         lines.append(
