@@ -29,7 +29,7 @@ from ml_tasks.elt import lake, manifest
 from ml_tasks.elt.conflicts import LANDING, RULE, Resolution, resolve, superseded
 from ml_tasks.elt.contracts import Contract, arrow_schema, build_schema
 from ml_tasks.elt.landing import attach_raw_lines, parse_json_lines, read_landing
-from ml_tasks.elt.pseudonymise import load_key, pseudonymise, redact_raw_lines
+from ml_tasks.elt.pseudonymise import load_key, pseudonymise, redact_quarantine_rows
 from ml_tasks.elt.validate import QUARANTINE_COLUMNS, validate
 from ml_tasks.settings import Settings
 
@@ -362,12 +362,6 @@ def _quarantine_table(
             ("details", pa.string()),
         ]
     )
-    frame = rejected.select(QUARANTINE_COLUMNS)
-    if personal:
-        lines, notes = redact_raw_lines(frame["raw_line"].cast(pl.String), personal, key)
-        details = pl.when(notes.is_null()).then(pl.col("details")).otherwise(
-            pl.concat_str(pl.col("details"), pl.lit("; "), pl.lit(notes))
-        )
-        frame = frame.with_columns(raw_line=lines, details=details)
+    frame = redact_quarantine_rows(rejected.select(QUARANTINE_COLUMNS), personal, key)
     table = frame.to_arrow().cast(schema)
     return table.append_column(INGEST, pa.array([day] * table.num_rows, pa.date32()))

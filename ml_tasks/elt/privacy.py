@@ -25,7 +25,7 @@ import polars as pl
 
 from ml_tasks.elt import lake
 from ml_tasks.elt.contracts import load_contract
-from ml_tasks.elt.pseudonymise import load_key, redact_raw_lines
+from ml_tasks.elt.pseudonymise import load_key, redact_quarantine_rows
 from ml_tasks.settings import Settings
 
 # Delta's defaults, restored after the clean-up so later history is kept as usual.
@@ -70,17 +70,15 @@ def _redact_table(uri: str, name: str, fields: tuple[str, ...], settings: Settin
     assert current is not None
     frame = pl.from_arrow(current)
     assert isinstance(frame, pl.DataFrame)
-    lines, notes = redact_raw_lines(frame["raw_line"].cast(pl.String), fields, load_key(
-        settings.secrets_dir
-    ))
-    changed = int((lines != frame["raw_line"].cast(pl.String)).fill_null(False).sum())
+    redacted = redact_quarantine_rows(frame, fields, load_key(settings.secrets_dir))
+    before, after = frame["raw_line"].cast(pl.String), redacted["raw_line"]
+    changed = int((before != after).fill_null(False).sum())
     if changed:
-        details = pl.when(notes.is_null()).then(pl.col("details")).otherwise(
-            pl.concat_str(pl.col("details"), pl.lit("; "), pl.lit(notes))
-        )
-        redacted = frame.with_columns(raw_line=lines, details=details).to_arrow()
         lake.overwrite(
-            uri, redacted.cast(current.schema), settings, partition_by=_partitions(uri, settings)
+            uri,
+            redacted.to_arrow().cast(current.schema),
+            settings,
+            partition_by=_partitions(uri, settings),
         )
     removed = _expire_history(uri, settings)
     return Redaction(name, len(frame), changed, removed, lake.table_version(uri, settings))

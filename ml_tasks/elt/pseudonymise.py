@@ -139,3 +139,18 @@ def redact_raw_lines(
         pl.Series(raw_lines.name, [p[0] for p in pairs], dtype=pl.String),
         pl.Series("note", [p[1] for p in pairs], dtype=pl.String),
     )
+
+
+def redact_quarantine_rows(
+    frame: pl.DataFrame, fields: Collection[str], key: bytes
+) -> pl.DataFrame:
+    """Quarantine rows with ``raw_line`` redacted; a whole-line redaction is noted in details."""
+    if not fields:
+        return frame
+    lines, notes = redact_raw_lines(frame["raw_line"].cast(pl.String), fields, key)
+    details = (
+        pl.when(notes.is_null())
+        .then(pl.col("details"))
+        .otherwise(pl.concat_str(pl.col("details"), pl.lit("; "), pl.lit(notes)))
+    )
+    return frame.with_columns(raw_line=lines, details=details)
