@@ -64,6 +64,8 @@ _ZONE_RE = r"(?i)\d:\d{2}(:\d{2}([.,]\d+)?)?\s*(z|[+-]\d{2}(:?\d{2}){0,2}|[a-z][
 # A JSON \u escape of a UTF-16 surrogate; only lines matching it are checked one by one.
 _SURROGATE_RE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
 _GZIP_CHUNK = 1 << 20
+_MAX_DOCUMENT_TRIES = 1000  # lines per file tried as the start of a multi-line JSON document
+_JSON_SPACE = "' ' || chr(9) || chr(10) || chr(13)"  # JSON's whitespace, as a DuckDB expression
 _LINES_SCHEMA = pa.schema(
     [
         ("source_file", pa.string()),
@@ -185,7 +187,7 @@ def _read_file(path: Path) -> pa.Table:
     text, read_error, ends_line, joined = _join_documents(text, trimmed, read_error, ends_line)
     # Blank lines are skipped; so are the lines a multi-line document took in.
     blank = pc.and_(pc.equal(pc.utf8_length(trimmed), 0), pc.is_null(read_error))
-    keep = pc.invert(pc.or_(blank, pa.array(joined)))
+    drop = pc.or_(blank, pa.array(joined))
     table = pa.table(
         {
             "source_file": pa.repeat(pa.scalar(path.name, pa.string()), len(text)),
@@ -195,7 +197,9 @@ def _read_file(path: Path) -> pa.Table:
             "ends_line": pa.array(ends_line),
         },
         schema=_LINES_SCHEMA,
-    ).filter(keep)
+    )
+    if pc.any(drop).as_py():
+        table = table.filter(pc.invert(drop))
     if file_error is None:
         return table
     if not file_error.startswith("unreadable_file"):  # that one was logged with its message
@@ -353,7 +357,9 @@ def _document_spans(text: pa.Array, candidates: list[int]) -> list[tuple[int, in
     decoder = json.JSONDecoder()
     spans: list[tuple[int, int]] = []
     free_from = 0
-    for first in candidates:
+    # A file of thousands of opening lines must not cost minutes: past the budget, the rest stay
+    # single lines (each still quarantined with its own reason).
+    for first in candidates[:_MAX_DOCUMENT_TRIES]:
         if first < free_from:
             continue
         span = _document_at(decoder, text, first)
@@ -381,6 +387,8 @@ def _document_at(decoder: json.JSONDecoder, text: pa.Array, first: int) -> int |
                 return None
             window *= 4
             continue
+        except RecursionError:  # nesting deeper than Python's parser goes: not a record
+            return None
         bounds = np.cumsum([len(line) + 1 for line in lines])  # end of each line, plus "\n"
         last = int(np.searchsorted(bounds, end, side="left"))
         if last == 0 or joined[end : int(bounds[last]) - 1].strip():
@@ -430,7 +438,8 @@ def parse_json_lines(lines: pa.Table, contract: Contract) -> pl.DataFrame:
                 FROM lines
             ), parsed AS (
                 SELECT source_file, line_no, _row, read_error, ends_line, is_json,
-                       CASE WHEN is_json THEN json_type(raw_line) = 'OBJECT' ELSE false END AS ok,
+                       -- Valid JSON opening with a brace is an object: no second parse to ask.
+                       is_json AND starts_with(ltrim(raw_line, {_JSON_SPACE}), '{{') AS ok,
                        CASE WHEN ok THEN json_transform(raw_line, '{{{as_text}}}') END AS r
                 FROM checked
             ), typed AS (
@@ -464,10 +473,11 @@ def unknown_columns(lines: pa.Table, contract: Contract) -> dict[str, int]:
         rows = con.sql(
             f"""
             WITH keys AS (
-                SELECT DISTINCT _row, unnest(try(json_keys(raw_line))) AS key
-                FROM lines WHERE read_error IS NULL
+                -- json_valid guards json_keys: try() would cost an exception per bad line.
+                SELECT _row, unnest(json_keys(raw_line)) AS key
+                FROM lines WHERE read_error IS NULL AND json_valid(raw_line)
             )
-            SELECT key, count(*) AS n FROM keys WHERE key NOT IN ({known})
+            SELECT key, count(DISTINCT _row) AS n FROM keys WHERE key NOT IN ({known})
             GROUP BY key ORDER BY n DESC, key
             """
         ).fetchall()
