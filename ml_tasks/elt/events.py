@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -89,7 +88,6 @@ def curate_events(
     *,
     known: dict[str, Any],
     run_id: str | None = None,
-    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> TableRun:
     """Validate, quarantine, deduplicate and merge one landing day of ``contract``'s stream.
 
@@ -109,8 +107,6 @@ def curate_events(
 
     key = load_key(settings.secrets_dir) if contract.pseudonymise else b""
     valid = _pseudonymised(checked.valid, contract, key)
-    if transform is not None:
-        valid = transform(valid)
     curated_uri = settings.table_uri(contract.curated_table)
     in_window = _rows_in_window(curated_uri, contract, day, settings)
     clock.lap("read_window")
