@@ -47,6 +47,7 @@ from feature_partitions import FeaturePartitionsSensor
 from landing_sensors import landing_wait_seconds
 from landing_timetable import LandingDayTimetable
 from platform_alerts import PlatformAlertNotifier
+from task_notes import note_current_task
 
 from ml_tasks.assets import DRIFT_ALARM, FEATURES_OFFLINE
 
@@ -113,7 +114,7 @@ def monitor_drift() -> None:
         """Quality and drift of the day; reports, MLflow run and drift-table row."""
         from ml_tasks.monitoring.pipeline import run_monitoring
 
-        return run_monitoring(
+        result = run_monitoring(
             data_interval_start.date(),
             model_name=params["model_name"],
             alias=params.get("alias", "champion"),
@@ -121,6 +122,9 @@ def monitor_drift() -> None:
             log_mlflow=bool(params.get("log_to_mlflow", True)),
             run_id=run_id,
         )
+        # The verdict (logged by run_monitoring) also as the task's note in the UI.
+        note_current_task(result["verdict"]["headline"], result["verdict"]["lines"])
+        return result
 
     @task(
         multiple_outputs=False,

@@ -41,6 +41,7 @@ from airflow.sdk import Asset, AssetOrTimeSchedule, Param, dag, task
 from landing_sensors import POKE_INTERVAL_S, landing_wait_seconds
 from landing_timetable import LandingDayTimetable
 from platform_alerts import PlatformAlertNotifier
+from task_notes import note_current_task
 
 from ml_tasks.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
 
@@ -157,15 +158,20 @@ def refresh_embeddings() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from ml_tasks.search.gates import IndexGateFailed
-        from ml_tasks.search.pipeline import gate_green
+        from ml_tasks.search.pipeline import format_decision, gate_green
 
         try:
-            return gate_green(
+            decision = gate_green(
                 built, run_id=run_id, allow_large_change=bool(params.get("allow_large_change"))
             )
         except IndexGateFailed as err:
             # Deterministic: a retry would block again. Fail now, blue stays live.
+            *checks, verdict = format_decision(err.decision)
+            note_current_task(verdict, checks)
             raise AirflowFailException(str(err)) from err
+        *checks, verdict = format_decision(decision)
+        note_current_task(verdict, checks)  # the verdict (logged above) beside the task
+        return decision
 
     @task(multiple_outputs=False, outlets=[SEARCH_INDEX])
     def swap_live(decision: dict, *, run_id: Any = None, outlet_events: Any = None) -> dict:

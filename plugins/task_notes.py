@@ -119,3 +119,10 @@ def set_task_note(ti: Any, note: str, log: logging.Logger | Any | None = None) -
         return False
     log.info("task note set: %s", note.splitlines()[0])
     return True
+
+
+def note_current_task(headline: str, lines: Sequence[str] = ()) -> bool:
+    """Note the running task's verdict (call it inside a ``@task`` body)."""
+    from airflow.sdk import get_current_context
+
+    return set_task_note(get_current_context()["ti"], compose_note(headline, lines))

@@ -388,12 +388,13 @@ def run_monitoring(
         "mlflow_run_id": summary["mlflow_run_id"],
         "timings": timings,
     }
-    _log_verdict(result, p)
+    result["verdict"] = _log_verdict(result, p)
     return result
 
 
-def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> None:
-    """The day's decision in the task log: a breach and its reasons at WARNING, else INFO."""
+def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> dict[str, Any]:
+    """The day's decision in the task log (a breach and its reasons at WARNING, else INFO);
+    returned too, for the task note."""
     from ml_tasks.monitoring.status import day_verdict
 
     headline, lines = day_verdict(result, policy.drift.drift_share)
@@ -401,6 +402,7 @@ def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> None:
     emit("%s", headline)
     for line in lines:
         emit("  %s", line)
+    return {"headline": headline, "lines": lines}
 
 
 def format_result(result: dict[str, Any]) -> str:

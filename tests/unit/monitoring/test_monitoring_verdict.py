@@ -77,7 +77,9 @@ def test_run_monitoring_logs_the_decision(days, policy, caplog):
     assert f"drift gate {CLEAN}: no breach" in clean[0].getMessage()
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
-        _run(DRIFTED, days, fast, _NoChampion())
+        drifted = _run(DRIFTED, days, fast, _NoChampion())
+    # The same verdict travels in the result (XCom) for the task note.
+    assert drifted["verdict"]["headline"].startswith(f"drift gate {DRIFTED}: BREACH")
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned[0].startswith(f"drift gate {DRIFTED}: BREACH (feature_drift)")
     assert any("feature drift in plant_id=P2" in m and ">=" in m for m in warned)

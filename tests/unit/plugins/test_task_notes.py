@@ -175,3 +175,13 @@ def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypat
     assert note.startswith("**gate metrics: BLOCKED failure_model v3 (champion v2)")
     assert "- FAIL roc_auc: challenger 0.6100 vs champion 0.9300" in note
     assert "max_regression_abs 0.0100" in note
+
+
+def test_note_current_task_notes_the_running_task(notes, airflow_home, monkeypatch):
+    import airflow.sdk
+
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: {"ti": TI})
+    with FakeApi() as api:
+        monkeypatch.setenv("AIRFLOW__API__BASE_URL", api.url)
+        assert notes.note_current_task("drift gate 2026-10-09: BREACH", ["fleet: 5%"]) is True
+    assert api.requests[-1]["body"] == {"note": "**drift gate 2026-10-09: BREACH**\n- fleet: 5%"}
