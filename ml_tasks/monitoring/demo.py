@@ -68,11 +68,11 @@ def _fleet_html(row: dict[str, Any]) -> str:
 
 
 def _run_days(dag: Any, day_list: list[date], s: Settings, failed: list[date]) -> None:
-    from ml_tasks.orchestration import interval_run_time
+    from ml_tasks.orchestration import interval_run_time, run_dag_test
 
     for day in day_list:
         t0 = time.perf_counter()
-        state = str(dag.test(logical_date=interval_run_time(day)).state)
+        state = str(run_dag_test(dag, interval_run_time(day)).state)
         if state != "success":
             failed.append(day)
         row = latest_rows([day], s).get(day.isoformat())

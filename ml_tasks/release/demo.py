@@ -56,7 +56,7 @@ def format_decisions(decisions: dict[str, dict[str, Any]], states: dict[str, str
 def run_release_demo(settings: Settings) -> int:
     """Evaluate, gate and release the current challenger; print decisions and aliases."""
     from ml_tasks.evaluation.registry import CHALLENGER, alias_version, aliases, client
-    from ml_tasks.orchestration import load_dag
+    from ml_tasks.orchestration import load_dag, run_dag_test
     from ml_tasks.release import history
 
     c = client(settings)
@@ -67,7 +67,7 @@ def run_release_demo(settings: Settings) -> int:
     for dag_id in ("evaluate_model", "promote_model"):
         dag = load_dag(dag_id, settings)
         started = time.perf_counter()
-        run = dag.test(run_conf={"version": version})
+        run = run_dag_test(dag, run_conf={"version": version})
         state = str(run.state)
         print(
             f"      v{version}  {dag_id:<16} {state:<8} {time.perf_counter() - started:5.1f} s"

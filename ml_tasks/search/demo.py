@@ -23,7 +23,7 @@ EXAMPLE_QUERIES = (
 
 def run_search_demo(start: date, days: int, settings: Settings | None = None) -> int:
     """Refresh the index for the first day and the last three; search. Returns an exit code."""
-    from ml_tasks.orchestration import interval_run_time, load_dag
+    from ml_tasks.orchestration import interval_run_time, load_dag, run_dag_test
     from ml_tasks.search.index import ManualIndex
     from ml_tasks.search.retrieval import Searcher
 
@@ -34,7 +34,7 @@ def run_search_demo(start: date, days: int, settings: Settings | None = None) ->
     index = ManualIndex(s)
     for day in nights:
         t0 = time.perf_counter()
-        run = dag.test(logical_date=interval_run_time(day))
+        run = run_dag_test(dag, interval_run_time(day))
         state = str(run.state)
         builds = index.builds()
         build = builds[-1] if builds else None
