@@ -10,7 +10,7 @@ TO ?= 2026-10-03
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint unit integration ui backfill bench status clean evaluate history rollback \
-	search index-status index-rollback
+	search index-status index-rollback mlflow-ui
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -46,6 +46,14 @@ integration: $(STAMP) ## Integration tests (real Airflow dag.test runs)
 
 ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
 	$(PY) -m ml_tasks ui
+
+# The store and artifact locations come from ml_tasks.settings (PLATFORM_HOME, MLFLOW_TRACKING_URI).
+MLFLOW_PORT ?= 5000
+SETTING = $(PY) -c 'from ml_tasks.settings import get_settings; print(get_settings().$(1))'
+mlflow-ui: $(STAMP) ## MLflow UI on the embedded store: http://localhost:5000 [MLFLOW_PORT=N] (Ctrl-C stops it)
+	$(VENV)/bin/mlflow ui --backend-store-uri "$$($(call SETTING,mlflow_tracking_uri))" \
+		--artifacts-destination "$$($(call SETTING,mlflow_artifact_root))" \
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 backfill: $(STAMP) ## Backfill a DAG from the CLI: make backfill FROM=2026-10-01 TO=2026-10-03 [DAG=elt_telemetry]
 	$(PY) -m ml_tasks backfill --dag-id $(or $(DAG),elt_telemetry) --from $(FROM) --to $(TO)
