@@ -3,6 +3,9 @@
 
 Runs nightly and whenever the feature store's offline features change.
 
+0. `wait_for_features`: the offline features of the window's last day exist (reschedule mode:
+   the run waits quietly, no retry and no alert, until `PLATFORM_LANDING_WAIT_SECONDS`, default
+   6 h, then fails once and alerts once).
 1. `build_training_set`: point-in-time-correct training set from the feature store for the
    window (Params `start`/`end`, default: `window_days` days ending the day before the run).
 2. `plan_training`: features, a time-based train/validation split (24 h gap against label
@@ -39,6 +42,7 @@ from airflow.sdk import (
     dag,
     task,
 )
+from landing_sensors import POKE_INTERVAL_S, landing_wait_seconds
 from platform_alerts import PlatformAlertNotifier
 from ray_kubernetes import CreateRayJobOperator, DeleteRayJobOperator, RayJobSensor
 
@@ -125,6 +129,25 @@ CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
     doc_md=__doc__,
 )
 def train_failure_model() -> None:
+    # No retries: the timeout is the only expected failure (one failure, one alert).
+    @task.sensor(
+        poke_interval=POKE_INTERVAL_S,
+        timeout=landing_wait_seconds(),
+        mode="reschedule",
+        soft_fail=False,
+        retries=0,
+    )
+    def wait_for_features(*, params: Any = None, dag_run: Any = None) -> bool:
+        """Wait until the feature store holds the features of the window's last day."""
+        from ml_tasks.features.compute import missing_partitions
+        from ml_tasks.settings import get_settings
+        from ml_tasks.training.pipeline import training_window
+
+        _, last = training_window(
+            params["start"], params["end"], params["window_days"], dag_run.run_after
+        )
+        return not missing_partitions(get_settings(), last, last)
+
     @task(multiple_outputs=False)
     def build_training_set(*, params: Any = None, run_id: Any = None, dag_run: Any = None) -> dict:
         """Point-in-time training set for the window; returns its reference (path, version)."""
@@ -181,7 +204,9 @@ def train_failure_model() -> None:
         } | {"training_set_version": registered["training_set_version"]}
         return registered
 
-    planned = plan_training(build_training_set())
+    training_set = build_training_set()
+    wait_for_features() >> training_set
+    planned = plan_training(training_set)
     local = train_on_ray(planned["plan"])
     create = CreateRayJobOperator(
         task_id="create_ray_job", body=planned["rayjob"], namespace=planned["namespace"]

@@ -42,7 +42,7 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
 DAILY_DAGS = ("elt_telemetry", "monitor_drift", "refresh_embeddings")
 
 
-@pytest.mark.parametrize("dag_id", DAILY_DAGS)
+@pytest.mark.parametrize("dag_id", (*DAILY_DAGS, "train_failure_model"))
 def test_daily_dag_starts_by_waiting_for_its_data_quietly(dagbag, dag_id):
     """The first task waits for the day's data: reschedule mode, a poke every 5 minutes, the
     timeout from settings, never a retry or a soft fail (after the timeout: one failure, one

@@ -47,6 +47,10 @@ def synthetic_features(platform_home, monkeypatch):
         return pipeline.as_ref({**ref.to_dict(), "lineage": {"telemetry": 30, "work_orders": 29}})
 
     monkeypatch.setattr(pipeline, "build_training_set", build)
+    # ... and for the wait_for_features sensor, whose features are these synthetic ones.
+    from ml_tasks.features import compute
+
+    monkeypatch.setattr(compute, "missing_partitions", lambda *args, **kwargs: [])
     return built
 
 
