@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from ml_tasks.release import history
@@ -92,14 +93,8 @@ def test_the_cli_format_answers_the_question():
 
 
 def test_released_as_champion_ignores_forced_moves():
-    forced = AliasEvent(
-        model_name="failure_model",
-        alias="champion",
-        action="set",
-        from_version="2",
-        to_version="3",
-        reason="FORCED rollback from v2: INC-9",
-        actor="test",
+    forced = replace(
+        ev("champion", "set", "2", "3", "2026-10-06T08:00", "FORCED rollback from v2: INC-9"),
         details={"forced": True},
     )
     events = [*EVENTS, forced]
