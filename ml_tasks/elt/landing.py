@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
@@ -64,6 +65,8 @@ _ZONE_RE = r"(?i)\d:\d{2}(:\d{2}([.,]\d+)?)?\s*(z|[+-]\d{2}(:?\d{2}){0,2}|[a-z][
 # A JSON \u escape of a UTF-16 surrogate; only lines matching it are checked one by one.
 _SURROGATE_RE = r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
 _GZIP_CHUNK = 1 << 20
+_DATABASES: dict[int, Any] = {}  # see _duckdb
+_BLANK_BYTES = np.array([9, 10, 13, 32], np.uint8)  # JSON whitespace
 _MAX_DOCUMENT_TRIES = 1000  # lines per file tried as the start of a multi-line JSON document
 _JSON_SPACE = "' ' || chr(9) || chr(10) || chr(13)"  # JSON's whitespace, as a DuckDB expression
 _LINES_SCHEMA = pa.schema(
@@ -85,17 +88,30 @@ class MissingLandingData(FileNotFoundError):
 class LandingDay:
     """One interval's landing data as read: its lines and what the run reports about them."""
 
+    contract: Contract
+    day: date
     lines: pa.Table  # see read_lines
     ignored_files: list[str] = field(default_factory=list)
     file_errors: dict[str, str] = field(default_factory=dict)
-    unknown_columns: dict[str, int] = field(default_factory=dict)
 
-    def stats(self) -> dict[str, Any]:
-        """The keys a run adds to its stats (``TableRun.extra``)."""
+    def report(self, parsed: pl.DataFrame) -> dict[str, Any]:
+        """The keys a run adds to its stats (``TableRun.extra``), given the parsed ``lines``.
+
+        ``unknown_columns`` is counted here, from the parsed records, and logged as a warning.
+        """
+        unknown = unknown_columns(self.lines, parsed, self.contract)
+        if unknown:
+            log.warning(
+                "%s %s: keys outside the contract (kept in the landing file only), "
+                "records per key: %s",
+                self.contract.name,
+                self.day.isoformat(),
+                ", ".join(f"{k} ({n})" for k, n in unknown.items()),
+            )
         return {
             "ignored_files": list(self.ignored_files),
             "file_errors": dict(self.file_errors),
-            "unknown_columns": dict(self.unknown_columns),
+            "unknown_columns": unknown,
         }
 
 
@@ -141,7 +157,7 @@ def landing_files(landing_dir: Path, contract: Contract, day: date) -> list[Path
 
 
 def read_landing(landing_dir: Path, contract: Contract, day: date) -> LandingDay:
-    """Read one interval's landing folder: lines, ignored files, file errors, unknown columns."""
+    """Read one interval's landing folder: its lines, ignored files and file-level errors."""
     files, ignored = scan_landing(landing_dir, contract, day)
     lines = read_lines(files)
     file_level = lines.filter(pc.equal(lines.column("line_no"), 0))
@@ -152,15 +168,7 @@ def read_landing(landing_dir: Path, contract: Contract, day: date) -> LandingDay
             strict=True,
         )
     )
-    unknown = unknown_columns(lines, contract)
-    if unknown:
-        log.warning(
-            "%s %s: keys outside the contract (kept in the landing file only), records per key: %s",
-            contract.name,
-            day.isoformat(),
-            ", ".join(f"{k} ({n})" for k, n in unknown.items()),
-        )
-    return LandingDay(lines, ignored_files=ignored, file_errors=errors, unknown_columns=unknown)
+    return LandingDay(contract, day, lines, ignored_files=ignored, file_errors=errors)
 
 
 def read_lines(files: list[Path]) -> pa.Table:
@@ -404,11 +412,8 @@ def parse_json_lines(lines: pa.Table, contract: Contract) -> pl.DataFrame:
     typed columns of such rows are null or must not be used. The raw text stays in ``lines``
     (``_row`` points to it): copying every line into pandas would cost more than the validation.
     """
-    import duckdb
-
-    con = duckdb.connect()
+    con = _duckdb()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("lines", lines)
         as_text = ", ".join(f'"{c.name}": "VARCHAR"' for c in contract.columns)
         casts, wrong, naive = [], [], []
@@ -462,14 +467,25 @@ def parse_json_lines(lines: pa.Table, contract: Contract) -> pl.DataFrame:
     return frame
 
 
-def unknown_columns(lines: pa.Table, contract: Contract) -> dict[str, int]:
-    """Keys outside the contract -> how many records carry them, most frequent first."""
-    import duckdb
+def unknown_columns(lines: pa.Table, parsed: pl.DataFrame, contract: Contract) -> dict[str, int]:
+    """Keys outside the contract -> how many records carry them, most frequent first.
 
-    known = ", ".join(f"'{name}'" for name in contract.column_names)
-    con = duckdb.connect()
+    Exact, and cheap on the common day without any: a record can only hold an unknown key if it
+    has more key-like colons (``"...":``) than known fields set, so only those few are parsed.
+    """
+    names = contract.column_names
+    known_set = parsed.select(
+        "_row", n=pl.sum_horizontal([pl.col(c).is_not_null() for c in names]).cast(pl.Int64)
+    )
+    bound = _key_colons(lines.column("raw_line"))[known_set["_row"].to_numpy()]
+    suspects = known_set["_row"].filter(pl.Series(bound) > known_set["n"])
+    if suspects.is_empty():
+        return {}
+    subset = lines.select(["_row", "raw_line", "read_error"]).take(suspects.to_arrow())
+    known = ", ".join(f"'{name}'" for name in names)
+    con = _duckdb()
     try:
-        con.register("lines", lines)
+        con.register("lines", subset)
         rows = con.sql(
             f"""
             WITH keys AS (
@@ -484,6 +500,45 @@ def unknown_columns(lines: pa.Table, contract: Contract) -> dict[str, int]:
     finally:
         con.close()
     return {str(key): int(n) for key, n in rows}
+
+
+def _key_colons(raw: pa.ChunkedArray) -> np.ndarray:
+    """Per line, the colons whose previous non-blank byte is a quote: at least its JSON keys."""
+    counts = []
+    for chunk in raw.chunks:
+        n = len(chunk)
+        offsets = np.frombuffer(chunk.buffers()[1], np.int64)[chunk.offset : chunk.offset + n + 1]
+        values = chunk.buffers()[2]
+        if values is None or not n:
+            counts.append(np.zeros(n, np.int64))
+            continue
+        data = np.frombuffer(values, np.uint8)
+        colons = np.flatnonzero(data == 58)
+        before = colons - 1
+        blank = np.isin(data[before], _BLANK_BYTES)
+        if blank.any():  # rare ("key" : value): step back over the blanks, all at once
+            solid = np.flatnonzero(~np.isin(data, _BLANK_BYTES))
+            before[blank] = solid[np.searchsorted(solid, colons[blank]) - 1]
+        keys = colons[data[before] == 34]
+        counts.append(np.diff(np.searchsorted(keys, offsets)))
+    return np.concatenate(counts) if counts else np.zeros(0, np.int64)
+
+
+def _duckdb() -> Any:
+    """A fresh DuckDB session (UTC) on this process's one in-memory database.
+
+    Opening a database costs ~12 ms of CPU, as much as reading a day's file; a session (cursor)
+    costs nothing. Keyed by process id: a forked worker opens its own, never its parent's.
+    """
+    import duckdb
+
+    pid = os.getpid()
+    if pid not in _DATABASES:
+        _DATABASES.clear()
+        _DATABASES[pid] = duckdb.connect()
+    con = _DATABASES[pid].cursor()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 def attach_raw_lines(rejected: pl.DataFrame, lines: pa.Table) -> pl.DataFrame:

@@ -131,6 +131,28 @@ def test_broken_lines_next_to_each_other_stay_one_reason_each(tmp_path):
     ]
 
 
+def test_unknown_columns_are_counted_per_key_however_the_line_is_spaced(tmp_path):
+    from ml_tasks.elt.landing import unknown_columns
+
+    spaced = json.dumps(event("e3", "2026-10-02T03:00:00Z"), separators=(" , ", " :  "))
+    rows = [
+        json.dumps(event("e1", "2026-10-02T01:00:00Z")),
+        json.dumps(event("e2", "2026-10-02T02:00:00Z", firmware="1.2")),
+        spaced[:-1] + ' ,\t"note"\t:\t"a"}',
+        json.dumps(event("e4", "2026-10-02T04:00:00Z", temperature_c=None, humidity=3)),
+        json.dumps(event("e5:x", "2026-10-02T05:00:00Z", pressure_bar="high")),
+        '{"event_id": "e6", "firmware": "1.3"',  # not JSON: not a record with keys
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    parsed, lines = _parse([path])
+    assert unknown_columns(lines, parsed, load_contract("telemetry")) == {
+        "firmware": 1,
+        "humidity": 1,
+        "note": 1,
+    }
+
+
 def test_a_day_reads_gz_counts_other_files_and_reports_unknown_columns(
     platform_home, folder, caplog
 ):
