@@ -165,7 +165,7 @@ def curate_events(
         }
     run.extra["overruled_later_conflicts"] = len(overruled)
     clock.lap("write_curated")
-    run.extra.update(landing.stats())  # ignored files, file errors, unknown columns
+    run.extra.update(landing.report(parsed))  # ignored files, file errors, unknown columns
     run.extra["seconds"] = clock.laps
     manifest.record(
         settings.manifest_path,
