@@ -229,7 +229,12 @@ def render_html(
     champ = evaluation.get("champion")
     hold = evaluation["holdout"]
     m = evaluation["metrics"]
-    title = f"Evaluation of {evaluation['model_name']} v{ch['version']}"
+    # The heading names what is compared: which versions, on which holdout window.
+    title = (
+        f"Evaluation of {evaluation['model_name']} v{ch['version']} against "
+        + (f"champion v{champ['version']}" if champ else "no champion")
+        + f", holdout {hold['start']} .. {hold['end']}"
+    )
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Evaluated {html.escape(evaluation['evaluated_at'])} with policy "

@@ -86,6 +86,8 @@ def test_a_regressed_metric_fails_with_its_threshold(policy):
     assert rows["roc_auc", "max_regression_abs"][5] == "FAIL"
     assert rows["ece", "max"][4:6] == ["0.0500", "PASS"]
     assert "BLOCKED: 3 of" in page
+    heading = "Evaluation of failure_model v7 against champion v6, holdout 2026-10-20 .. 2026-10-30"
+    assert f"<h1>{heading}</h1>" in page and f"<title>{heading}</title>" in page
 
 
 def test_every_rule_of_the_policy_has_a_row(policy):
