@@ -5,16 +5,13 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
-
 from ml_tasks.monitoring.reports import report_heading, write_reports
 from tests.unit.monitoring.test_monitoring_pipeline import (  # the same synthetic days
     DRIFTED,
-    SHIFT,
     START,
     _NoChampion,
     _run,
-    _write_day,
+    offline,  # ruff: ignore[unused-import]  (fixture: 8 clean days, then the drifted one)
 )
 
 WINDOW = {
@@ -93,23 +90,13 @@ def test_the_champion_reference_names_its_training_window():
     assert "No breach." in subtitle
 
 
-@pytest.fixture
-def drifted_day(platform_home):
-    from datetime import timedelta
-
-    for i in range(8):
-        _write_day(platform_home, START + timedelta(days=i))
-    _write_day(platform_home, DRIFTED, shift=SHIFT)
-    return platform_home
-
-
-def test_a_real_evidently_page_gets_the_heading(drifted_day, policy):
+def test_a_real_evidently_page_gets_the_heading(offline, policy):  # ruff: ignore[redefined-while-unused]
     from dataclasses import replace
 
     window_policy = replace(policy, reference=replace(policy.reference, start=START))
-    result = _run(DRIFTED, drifted_day, window_policy, _NoChampion())
+    result = _run(DRIFTED, offline, window_policy, _NoChampion())
     page = (
-        drifted_day.reports_dir / "drift" / str(DRIFTED) / "failure_model-no-champion"
+        offline.reports_dir / "drift" / str(DRIFTED) / "failure_model-no-champion"
     ).joinpath("plant_id=P2.html").read_text()
     text = _heading(page)
     assert f"{DRIFTED}" in text and "slice plant_id=P2" in text

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
-
-import pytest
 
 from ml_tasks.monitoring.status import day_verdict
 from tests.unit.monitoring.test_monitoring_pipeline import (  # the same synthetic days
     CLEAN,
     DRIFTED,
-    SHIFT,
     START,
     _NoChampion,
     _run,
-    _write_day,
+    offline,  # ruff: ignore[unused-import]  (fixture: 8 clean days, then the drifted one)
 )
 
 BREACH = {
@@ -56,28 +52,20 @@ def test_a_clean_day_says_so():
     assert lines[0].startswith("fleet: 5% ")
 
 
-@pytest.fixture
-def days(platform_home):
-    for i in range(8):
-        _write_day(platform_home, START + timedelta(days=i))
-    _write_day(platform_home, DRIFTED, shift=SHIFT)
-    return platform_home
-
-
-def test_run_monitoring_logs_the_decision(days, policy, caplog):
+def test_run_monitoring_logs_the_decision(offline, policy, caplog):  # ruff: ignore[redefined-while-unused]
     fast = replace(
         policy,
         reference=replace(policy.reference, start=START),
         reports=replace(policy.reports, html="none"),
     )
     with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
-        _run(CLEAN, days, fast, _NoChampion())
+        _run(CLEAN, offline, fast, _NoChampion())
     clean = [r for r in caplog.records if "drift gate" in r.getMessage()]
     assert [r.levelno for r in clean] == [logging.INFO]
     assert f"drift gate {CLEAN}: no breach" in clean[0].getMessage()
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
-        drifted = _run(DRIFTED, days, fast, _NoChampion())
+        drifted = _run(DRIFTED, offline, fast, _NoChampion())
     # The same verdict travels in the result (XCom) for the task note.
     assert drifted["verdict"]["headline"].startswith(f"drift gate {DRIFTED}: BREACH")
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

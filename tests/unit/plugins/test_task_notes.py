@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[3] / "plugins" / "task_notes.py"
+from tests.helpers import load_plugin
 
 
 @pytest.fixture
 def notes():
-    spec = importlib.util.spec_from_file_location("task_notes", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_plugin("task_notes")
 
 
 class FakeApi:
@@ -135,14 +130,6 @@ def test_a_long_note_is_cut_to_what_the_api_accepts(notes):
     assert short == "**gate drift: PASSED**\n- PASS no alarm"
 
 
-def _gate_sensor_module():
-    path = PLUGIN.parent / "release_gates.py"
-    spec = importlib.util.spec_from_file_location("release_gates", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class GateTI(SimpleNamespace):
     def xcom_push(self, key, value):
         self.pushed = {key: value}
@@ -160,7 +147,7 @@ def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypat
     )
     decision = GateDecision("metrics", "failure_model", "3", "2", False, (check,))
     monkeypatch.setattr("ml_tasks.release.gates.decide", lambda *a, **k: decision)
-    sensor = _gate_sensor_module().PromotionGateSensor(
+    sensor = load_plugin("release_gates").PromotionGateSensor(
         task_id="gate_metrics", gate="metrics", version="3"
     )
     ti = GateTI(**vars(TI))
