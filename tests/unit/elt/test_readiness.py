@@ -41,3 +41,12 @@ def test_manuals_need_a_markdown_file_and_unknown_sources_are_an_error(platform_
     assert missing_landing(DAY, ("manuals",)) == []
     with pytest.raises(ValueError, match="unknown landing source"):
         missing_landing(DAY, ("invoices",))
+
+
+def test_a_day_delivered_only_as_gzip_is_complete(platform_home):
+    # The ELT reads .jsonl.gz: a source that only ships compressed files must not wait forever.
+    for source in ("telemetry", "work_orders"):
+        folder = landing_partition(platform_home.landing_dir, source, DAY)
+        folder.mkdir(parents=True)
+        (folder / "part-0.jsonl.gz").write_bytes(b"")
+    assert missing_landing(DAY) == []
