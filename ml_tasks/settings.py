@@ -21,6 +21,12 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _flag(name: str) -> bool | None:
+    """A boolean switch; None when the variable is unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    return None if not value else value in ("1", "true", "yes")
+
+
 @cache
 def project_version() -> str:
     """The project's version (``pyproject.toml``, else the installed distribution's)."""
@@ -75,7 +81,8 @@ class Settings:
     ray_num_cpus: int | None = None
     training_workers: int = 1
     training_cpus_per_worker: int | None = None
-    training_use_gpu: bool = False
+    # None: not set (local training on CPU; Kubernetes follows the RayJob template's worker group).
+    training_use_gpu: bool | None = None
     training_max_failures: int = 2
     training_mode: str = "local"
     kuberay_namespace: str = "ml-training"
@@ -166,7 +173,7 @@ def get_settings() -> Settings:
         training_workers=_int("PLATFORM_TRAINING_WORKERS", 1) or 1,
         # None: share the in-process Ray's cores evenly between the workers.
         training_cpus_per_worker=_int("PLATFORM_TRAINING_CPUS_PER_WORKER", None),
-        training_use_gpu=_env("PLATFORM_TRAINING_USE_GPU", "false").lower() in ("1", "true"),
+        training_use_gpu=_flag("PLATFORM_TRAINING_USE_GPU"),
         training_max_failures=_int("PLATFORM_TRAINING_MAX_FAILURES", 2) or 0,
         training_mode=_env("PLATFORM_TRAINING_MODE", "local").lower(),
         kuberay_namespace=_env("PLATFORM_KUBERAY_NAMESPACE", "ml-training"),

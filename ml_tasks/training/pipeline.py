@@ -149,7 +149,8 @@ def plan_stage(
     """The DAG's plan task: the plan, the resolved mode and, for Kubernetes, the RayJob.
 
     ``mode="auto"`` follows ``PLATFORM_TRAINING_MODE``. In ``kubernetes`` mode the Ray workers
-    take the GPU worker group's shape (one GPU each, its CPUs less one for Ray's own processes)
+    take the worker group's shape (its GPUs unless ``use_gpu`` or ``PLATFORM_TRAINING_USE_GPU``
+    says otherwise, its CPUs less one for Ray's own processes)
     and the RayJob manifest is rendered and validated here, before anything is submitted.
     """
     from ml_tasks.training import kuberay
@@ -163,7 +164,10 @@ def plan_stage(
         template = kuberay.load_manifest(kuberay.RAYJOB_TEMPLATE)
         shape = kuberay.worker_shape(template)
         group = template["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]
-        overrides["use_gpu"] = shape["gpus"] > 0
+        if overrides.get("use_gpu") is None:
+            # An explicit choice (CLI/Param, PLATFORM_TRAINING_USE_GPU) wins over the template's.
+            gpu = s.training_use_gpu
+            overrides["use_gpu"] = shape["gpus"] > 0 if gpu is None else gpu
         overrides["cpus_per_worker"] = max(1, shape["cpus"] - 1)
         overrides["workers"] = overrides.get("workers") or int(group["replicas"])
     plan = plan_training(ref, run_id=run_id, settings=s, **overrides)

@@ -159,7 +159,7 @@ class TrainConfig:
         base = cls(
             workers=workers,
             cpus_per_worker=cpus,
-            use_gpu=settings.training_use_gpu,
+            use_gpu=bool(settings.training_use_gpu),
             max_failures=settings.training_max_failures,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})

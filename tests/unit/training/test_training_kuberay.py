@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import yaml
@@ -359,3 +360,41 @@ users:
 - name: none
   user: {token: not-a-token}
 """
+
+
+@pytest.mark.parametrize(
+    ("env", "requested", "expected"),
+    [(None, None, True), ("false", None, False), ("true", None, True), ("false", True, True)],
+)
+def test_kubernetes_plans_honour_an_explicit_gpu_choice_over_the_template(
+    plan, platform_home, monkeypatch, env, requested, expected
+):
+    # The template's worker group has GPUs; PLATFORM_TRAINING_USE_GPU=false (or a CLI/Param
+    # choice) must still render CPU workers, otherwise the setting is silently ignored.
+    from ml_tasks import settings as settings_module
+    from ml_tasks.training import pipeline
+
+    if env is None:
+        monkeypatch.delenv("PLATFORM_TRAINING_USE_GPU", raising=False)
+    else:
+        monkeypatch.setenv("PLATFORM_TRAINING_USE_GPU", env)
+    monkeypatch.setenv("PLATFORM_TRAINING_MODE", "kubernetes")
+    s = settings_module.get_settings()
+    seen = {}
+
+    def fake_plan(ref, *, run_id, settings, **overrides):
+        seen.update(overrides)
+        config = TrainConfig(
+            workers=overrides["workers"],
+            cpus_per_worker=overrides["cpus_per_worker"],
+            use_gpu=overrides["use_gpu"],
+        )
+        return dataclasses.replace(plan, config=config)
+
+    monkeypatch.setattr(pipeline, "plan_training", fake_plan)
+    monkeypatch.setattr(kuberay, "validate", lambda body: body)
+    out = pipeline.plan_stage(plan.training_set, run_id=plan.run_id, settings=s, use_gpu=requested)
+    assert seen["use_gpu"] is expected
+    workers = _workers(out["rayjob"])
+    limits = workers["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert ("nvidia.com/gpu" in limits) is expected
