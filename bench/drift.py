@@ -68,7 +68,7 @@ def write_day(settings, day: date, rows: int, drift: bool) -> None:
     import pandas as pd
     import pyarrow as pa
 
-    from ml_tasks.features.compute import write_partition
+    from ml_tasks.features.layout import write_partition
 
     machines = rows // 24
     models, base, plants = _fleet(machines)

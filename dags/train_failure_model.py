@@ -139,7 +139,7 @@ def train_failure_model() -> None:
     )
     def wait_for_features(*, params: Any = None, dag_run: Any = None) -> bool:
         """Wait until the feature store holds the features of the window's last day."""
-        from ml_tasks.features.compute import missing_partitions
+        from ml_tasks.features.layout import missing_partitions
         from ml_tasks.settings import get_settings
         from ml_tasks.training.pipeline import training_window
 

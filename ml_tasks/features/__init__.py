@@ -1,5 +1,7 @@
 """The feature store: Feast definitions in ``include/feature_repo``, computed here.
 
+- :mod:`ml_tasks.features.layout`: the offline store's partitions (where each day of each view
+  lives), written, found and read only through it;
 - :mod:`ml_tasks.features.compute`: feature views for a range of days, from the curated Delta
   tables, into the offline store (partitioned parquet);
 - :mod:`ml_tasks.features.store`: ``feature_store.yaml`` from the settings, idempotent apply,

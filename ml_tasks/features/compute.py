@@ -18,22 +18,19 @@ range is bit-identical). ``bench/features.py`` measured this against a DuckDB wi
 pandas rolling windows (same results to 1e-11; numpy the fastest). The work-order history, an
 as-of reconstruction, is one DuckDB query. Inputs are read from Delta at pinned versions.
 
-Each day's rows of each view go to one parquet partition ``<view>/feature_date=YYYY-MM-DD``
-under the offline store root, replaced atomically (write to a temporary file, then rename; on
-object storage a single PUT). Before writing, every column is cast to the type the Feast view
-declares; a value that does not fit fails the computation with the view, column and example.
+Each day's rows of each view go to one parquet partition of the offline store, replaced
+atomically (:mod:`ml_tasks.features.layout` owns where and how). Before writing, every column
+is cast to the type the Feast view declares; a value that does not fit fails the computation
+with the view, column and example.
 """
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +39,14 @@ import pyarrow.compute as pc
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ml_tasks.elt import lake, manifest
+from ml_tasks.features.layout import (
+    ENTITY,
+    TIMESTAMP,
+    VIEWS,
+    days_between,
+    write_partition,
+)
+from ml_tasks.features.store import arrow_feature_types, load_definitions
 from ml_tasks.settings import Settings, get_settings
 
 SENSORS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rotation_rpm", "power_kw")
@@ -50,10 +55,6 @@ LOOKBACK_DAYS = 1  # the 24 h window of the first grid point of a day reaches in
 FAILURE_WINDOW_DAYS = 30
 MAINTENANCE_ORDER_TYPES = ("failure", "preventive")
 
-ENTITY = "machine_id"
-TIMESTAMP = "feature_ts"
-PARTITION = "feature_date"
-VIEWS = ("telemetry_stats", "maintenance_history", "machine_attributes")
 # Curated tables whose landing days must have been processed before a day's features.
 REQUIRED_INPUTS = {"telemetry": "event_date", "work_orders_history": "op_date"}
 
@@ -75,11 +76,6 @@ class Inputs:
     work_orders: pa.Table
     machines: pa.Table
     versions: dict[str, int | None]
-
-
-def days_between(start: date, end: date) -> list[date]:
-    """Every day of ``[start, end]``."""
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _curated_landing_days(settings: Settings, table: str) -> set[date]:
@@ -390,8 +386,6 @@ def _as_utc(table: pa.Table) -> pa.Table:
 
 def declared_schemas(settings: Settings | None = None) -> dict[str, dict[str, pa.DataType]]:
     """Per view, feature name -> Arrow type, from the Feast definitions (the source of truth)."""
-    from ml_tasks.features.store import arrow_feature_types, load_definitions
-
     definitions = load_definitions(settings or get_settings())
     return {fv.name: arrow_feature_types(fv) for fv in definitions.feature_views}
 
@@ -448,34 +442,6 @@ def conform(view: str, table: pa.Table, declared: dict[str, pa.DataType]) -> pa.
 
 def _is_number(dtype: pa.DataType) -> bool:
     return pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
-
-
-def partition_uri(settings: Settings, view: str, day: date) -> str:
-    """Where one day of one view lives in the offline store."""
-    return f"{settings.offline_store_uri.rstrip('/')}/{view}/{PARTITION}={day}/data.parquet"
-
-
-def write_partition(settings: Settings, view: str, day: date, table: pa.Table) -> str:
-    """Replace one day of one view atomically; returns its URI."""
-    import pyarrow.parquet as pq
-
-    uri = partition_uri(settings, view, day)
-    if "://" in uri and not uri.startswith("file://"):
-        # Object storage: a single PUT is atomic, readers see the old or the new object.
-        from pyarrow import fs
-
-        filesystem, path = fs.FileSystem.from_uri(uri)
-        pq.write_table(table, path, filesystem=filesystem)
-        return uri
-    final = Path(uri.removeprefix("file://"))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.*.tmp"):
-        stale.unlink(missing_ok=True)  # left by a killed run
-    # Dot-prefixed: parquet readers (pyarrow, dask) skip it while it is being written.
-    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    pq.write_table(table, tmp)
-    os.replace(tmp, final)
-    return str(final)
 
 
 def _split_by_day(table: pa.Table, days: list[date]) -> Iterator[tuple[date, pa.Table]]:
@@ -537,40 +503,3 @@ def compute_features(
         "inputs": inputs.versions,
         "seconds": round(seconds, 3),
     }
-
-
-def feature_rows(settings: Settings, view: str, start: date, end: date) -> pa.Table:
-    """The offline rows of one view for ``[start, end]`` (for checks, tests and training)."""
-    import pyarrow.dataset as ds
-
-    root = f"{settings.offline_store_uri.rstrip('/')}/{view}"
-    dataset = ds.dataset(root, format="parquet", partitioning="hive")
-    table = dataset.to_table(
-        filter=(ds.field(PARTITION) >= str(start)) & (ds.field(PARTITION) <= str(end))
-    )
-    return table.drop_columns([PARTITION]) if PARTITION in table.column_names else table
-
-
-def missing_partitions(settings: Settings, start: date, end: date) -> list[str]:
-    """Offline partitions of ``[start, end]`` that have not been computed."""
-    missing = []
-    for view in VIEWS:
-        for day in days_between(start, end):
-            uri = partition_uri(settings, view, day)
-            if "://" in uri and not uri.startswith("file://"):
-                from pyarrow import fs
-
-                filesystem, path = fs.FileSystem.from_uri(uri)
-                if filesystem.get_file_info(path).type == fs.FileType.NotFound:
-                    missing.append(uri)
-            elif not Path(uri.removeprefix("file://")).exists():
-                missing.append(uri)
-    return missing
-
-
-def interval_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """UTC ``[start 00:00, end + 1 day 00:00)`` of a day range."""
-    return (
-        datetime.combine(start, dtime.min, tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), dtime.min, tzinfo=UTC),
-    )

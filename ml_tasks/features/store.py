@@ -35,6 +35,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ml_tasks.features.layout import (
+    VIEWS,
+    feature_rows,
+    interval_bounds,
+    missing_partitions,
+    view_uri,
+)
 from ml_tasks.settings import REPO_ROOT, Settings, get_settings
 
 PROJECT = "predictive_maintenance"
@@ -195,7 +202,7 @@ def offline_source_uri(settings: Settings, relative: str) -> str:
     """Absolute location of a file source declared relative to the offline store root."""
     if "://" in relative or relative.startswith("/"):
         return relative
-    return f"{settings.offline_store_uri.rstrip('/')}/{relative}"
+    return view_uri(settings, relative)
 
 
 def load_definitions(settings: Settings | None = None) -> Definitions:
@@ -333,8 +340,6 @@ def materialize(
     Per machine and view, the newest row of the range is written, unless the online store holds
     a newer one (an older interval materialized after a newer one leaves it untouched).
     """
-    from ml_tasks.features.compute import VIEWS, feature_rows, interval_bounds, missing_partitions
-
     s = settings or get_settings()
     end = end or start
     missing = missing_partitions(s, start, end)

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml_tasks.elt import lake, manifest
-from ml_tasks.features.compute import days_between, interval_bounds
+from ml_tasks.features.layout import days_between, interval_bounds
 from ml_tasks.settings import Settings, get_settings
 
 LABEL = "failure_within_horizon"

@@ -1,8 +1,7 @@
 """The frames monitoring compares: one interval's features, a reference, seeded samples.
 
-Rows are machine-hours of the feature store's offline partitions
-(``<offline>/<view>/feature_date=YYYY-MM-DD/data.parquet``, written by
-:mod:`ml_tasks.features.compute`): ``telemetry_stats`` and ``maintenance_history`` join on
+Rows are machine-hours of the feature store's offline partitions (their layout is
+:mod:`ml_tasks.features.layout`): ``telemetry_stats`` and ``maintenance_history`` join on
 ``(machine_id, feature_ts)``, ``machine_attributes`` (one snapshot per day) on ``machine_id``.
 Every row sits exactly on the hourly grid, so this join gives the same rows as Feast's
 point-in-time retrieval for those timestamps, without its cost. Only the columns asked for are
@@ -15,10 +14,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from ml_tasks.features import layout
+from ml_tasks.features.layout import ENTITY, TIMESTAMP
 from ml_tasks.settings import Settings, get_settings
 
-ENTITY = "machine_id"
-TIMESTAMP = "feature_ts"
 DAY_TYPE = "day_type"
 HOURLY_VIEWS = ("telemetry_stats", "maintenance_history")
 ATTRIBUTES_VIEW = "machine_attributes"
@@ -36,17 +35,13 @@ def day_type(day: date) -> str:
 
 def missing_partitions(day: date, settings: Settings | None = None) -> list[str]:
     """The offline partitions of ``day`` that have not been computed yet (all views)."""
-    from ml_tasks.features.compute import missing_partitions as missing
-
-    return missing(settings or get_settings(), day, day)
+    return layout.missing_partitions(settings or get_settings(), day, day)
 
 
 def _read_partition(settings: Settings, view: str, day: date, wanted: set[str] | None) -> Any:
     import pyarrow.parquet as pq
 
-    from ml_tasks.features.compute import partition_uri
-
-    uri = partition_uri(settings, view, day)
+    uri = layout.partition_uri(settings, view, day)
     try:
         schema = pq.read_schema(uri)
     except (FileNotFoundError, OSError) as err:

@@ -34,7 +34,7 @@ def _state(dag, day, conf=None) -> str:
 
 
 def _online_matches_offline(s) -> None:
-    from ml_tasks.features.compute import feature_rows
+    from ml_tasks.features.layout import feature_rows
     from ml_tasks.features.online import OnlineFeatureReader
 
     online = OnlineFeatureReader.from_settings(s)

@@ -48,9 +48,9 @@ def synthetic_features(platform_home, monkeypatch):
 
     monkeypatch.setattr(pipeline, "build_training_set", build)
     # ... and for the wait_for_features sensor, whose features are these synthetic ones.
-    from ml_tasks.features import compute
+    from ml_tasks.features import layout
 
-    monkeypatch.setattr(compute, "missing_partitions", lambda *args, **kwargs: [])
+    monkeypatch.setattr(layout, "missing_partitions", lambda *args, **kwargs: [])
     return built
 
 

@@ -20,9 +20,8 @@ from ml_tasks.features.compute import (
     MissingCuratedData,
     compute_features,
     conform,
-    feature_rows,
-    partition_uri,
 )
+from ml_tasks.features.layout import feature_rows, partition_uri
 
 DAY2 = date(2026, 10, 2)
 

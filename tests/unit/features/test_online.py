@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ml_tasks.features import store
-from ml_tasks.features.compute import compute_features, feature_rows, partition_uri
+from ml_tasks.features.compute import compute_features
+from ml_tasks.features.layout import feature_rows, partition_uri
 from ml_tasks.features.online import OnlineFeatureReader, decode_value, get_online_features
 
 D1, D2, D4 = date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 4)

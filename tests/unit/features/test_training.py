@@ -9,7 +9,8 @@ import pytest
 
 from ml_tasks.elt import manifest
 from ml_tasks.features import store
-from ml_tasks.features.compute import compute_features, feature_rows
+from ml_tasks.features.compute import compute_features
+from ml_tasks.features.layout import feature_rows
 from ml_tasks.features.training import (
     LABEL,
     TrainingSetError,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml_tasks.features.compute import write_partition
+from ml_tasks.features.layout import write_partition
 from ml_tasks.monitoring import store
 from ml_tasks.monitoring.champion import Champion
 from ml_tasks.monitoring.pipeline import run_monitoring

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ml_tasks.features.compute import VIEWS, write_partition
+from ml_tasks.features.layout import VIEWS, write_partition
 
 PLUGIN = Path(__file__).resolve().parents[3] / "plugins" / "feature_partitions.py"
 
