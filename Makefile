@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+REQUIREMENTS := $(VENV)/.requirements
 STAMP := $(VENV)/.installed
 FROM ?= 2026-10-01
 TO ?= 2026-10-03
@@ -16,16 +17,23 @@ help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+$(REQUIREMENTS): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and alone: the CPU build (local wheel); via a dependency pip would fetch CUDA.
 	$(PY) -m pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(REQUIREMENTS)
+
+# The project itself, editable, on top of the pins (--no-deps: requirements.txt already resolved
+# them). Editable installs map the top-level packages that exist when they run, so a new package
+# (a new */__init__.py) installs again.
+$(STAMP): $(REQUIREMENTS) pyproject.toml $(wildcard */__init__.py)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	touch $(STAMP)
 
-venv: $(STAMP) ## Create .venv and install the pinned requirements
+venv: $(STAMP) ## Create .venv, install the pinned requirements and the project (editable)
 
 run: $(STAMP) ## Main job: init Airflow, generate 30 days of demo data, run the nightly DAGs, summarise
 	$(PY) -m ml_tasks demo
