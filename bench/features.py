@@ -28,14 +28,11 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 START = date(2026, 10, 1)
 

@@ -26,13 +26,10 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 DATA = Path(__file__).resolve().parent / ".data"
 
