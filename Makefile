@@ -36,7 +36,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml $(wildcard */__init__.py)
 venv: $(STAMP) ## Create .venv, install the pinned requirements and the project (editable)
 
 run: $(STAMP) ## Main job: init Airflow, generate 30 days of demo data, run the nightly DAGs, summarise
-	$(PY) -m ml_tasks demo
+	$(PY) -m ml_platform_demo run
 
 test: $(STAMP) ## Run all checks: ruff, then unit, DAG and integration tests
 	$(VENV)/bin/ruff check .
@@ -53,7 +53,7 @@ integration: $(STAMP) ## Integration tests (real Airflow dag.test runs)
 	$(PY) -m pytest tests/integration
 
 ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
-	$(PY) -m ml_tasks ui
+	$(PY) -m ml_platform_demo ui
 
 # The store and artifact locations come from ml_tasks.settings (PLATFORM_HOME, MLFLOW_TRACKING_URI).
 MLFLOW_PORT ?= 5000
@@ -64,7 +64,7 @@ mlflow-ui: $(STAMP) ## MLflow UI on the embedded store: http://localhost:5000 [M
 		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 backfill: $(STAMP) ## Backfill a DAG from the CLI: make backfill FROM=2026-10-01 TO=2026-10-03 [DAG=elt_telemetry]
-	$(PY) -m ml_tasks backfill --dag-id $(or $(DAG),elt_telemetry) --from $(FROM) --to $(TO)
+	$(PY) -m ml_platform_demo backfill --dag-id $(or $(DAG),elt_telemetry) --from $(FROM) --to $(TO)
 
 bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
 	$(PY) bench/elt.py

@@ -61,7 +61,7 @@ def _elt(days: list[date], sampler: PeakRss) -> tuple[int, int, float, list[int]
 
 
 def run(days: int, machines: int, interval: int, bad_rate: float, work: Path) -> dict:
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
 
     home = work / f"home-{bad_rate}"
     shutil.rmtree(home, ignore_errors=True)

@@ -85,7 +85,7 @@ def main() -> int:
 
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench-embeddings-"))
     os.environ["PLATFORM_HOME"] = str(work / "platform")
-    from ml_tasks.manuals import write_manuals
+    from ml_platform_demo.manuals import write_manuals
     from ml_tasks.search import embedder
     from ml_tasks.search.pipeline import gate_green, swap_live
     from ml_tasks.search.retrieval import Searcher, load_golden, search_table

@@ -38,7 +38,7 @@ START = date(2026, 10, 1)
 
 
 def _prepare(home: Path, days: int, machines: int) -> None:
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
     from ml_tasks.elt.pipeline import run_elt
     from ml_tasks.settings import get_settings
 

@@ -35,7 +35,7 @@ DATA = Path(__file__).resolve().parent / ".data"
 
 
 def _training_set(rows: int):
-    from ml_tasks.training.synthetic import write_training_set
+    from ml_platform_demo.synthetic_training import write_training_set
 
     path = DATA / f"training_set_{rows}.parquet"
     started = time.perf_counter()

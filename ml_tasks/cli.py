@@ -1,6 +1,8 @@
 """Command-line entry points: ``python -m ml_tasks <command> ...``.
 
-Each command runs a stage without Airflow, on the same functions the DAG tasks call.
+Each command runs a stage without Airflow, on the same functions the DAG tasks call. The demo
+(data generator, ``make run``, the embedded Airflow UI and backfills) has its own CLI:
+``python -m ml_platform_demo``.
 """
 
 from __future__ import annotations
@@ -8,16 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from ml_tasks.cli_args import iso_date as _date
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from ml_tasks.data import generate
-
-    return generate.main(args)
 
 
 def _cmd_elt(args: argparse.Namespace) -> int:
@@ -59,30 +55,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
     status = current_status()
     print(json.dumps(status, indent=2, default=str) if args.json else format_status(status))
     return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from ml_tasks.demo import run_demo
-
-    return run_demo(start=args.start, days=args.days, machines=args.machines, seed=args.seed)
-
-
-def _cmd_backfill(args: argparse.Namespace) -> int:
-    from ml_tasks import services
-
-    return services.main_backfill(args)
-
-
-def _cmd_ui(args: argparse.Namespace) -> int:
-    from ml_tasks import services
-
-    return services.main_ui(args)
-
-
-def _cmd_stop(args: argparse.Namespace) -> int:
-    from ml_tasks import services
-
-    return services.main_stop(args)
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
@@ -137,12 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write a deterministic demo data set to the landing zone")
-    from ml_tasks.data import generate
-
-    generate.add_arguments(gen)
-    gen.set_defaults(func=_cmd_generate)
-
     elt = sub.add_parser(
         "elt", help="run the ELT for one day (or --end for a range) without Airflow"
     )
@@ -161,19 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="current dataset versions from the manifest")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=_cmd_status)
-
-    from ml_tasks import services
-
-    backfill = sub.add_parser("backfill", help="run an Airflow backfill to completion (embedded)")
-    services.add_backfill_arguments(backfill)
-    backfill.set_defaults(func=_cmd_backfill)
-
-    ui = sub.add_parser("ui", help="the Airflow UI with the project's DAGs (Ctrl-C stops it)")
-    services.add_ui_arguments(ui)
-    ui.set_defaults(func=_cmd_ui)
-
-    stop = sub.add_parser("stop", help="stop Airflow processes recorded under PLATFORM_HOME")
-    stop.set_defaults(func=_cmd_stop)
 
     features = sub.add_parser(
         "features", help="feature store: online get, materialize, apply, training sets"
@@ -229,27 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     search_cli.add_search_arguments(search)
     search.set_defaults(func=_cmd_search)
 
-    demo = sub.add_parser("demo", help="the main job: init Airflow, generate data, run the DAGs")
-    demo.add_argument(
-        "--start",
-        type=_date,
-        default=date(2026, 10, 1),
-        help="first landing day YYYY-MM-DD (default %(default)s)",
-    )
-    demo.add_argument(
-        "--days",
-        type=int,
-        default=30,
-        help="days of data to generate and run; the last 7 carry the injected drift "
-        "(default %(default)s)",
-    )
-    demo.add_argument(
-        "--machines", type=int, default=100, help="machines in the fleet (default %(default)s)"
-    )
-    demo.add_argument(
-        "--seed", type=int, default=7, help="generator seed: same seed, same data (%(default)s)"
-    )
-    demo.set_defaults(func=_cmd_demo)
     return parser
 
 

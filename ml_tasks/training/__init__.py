@@ -9,10 +9,9 @@
 - :mod:`ml_tasks.training.tracking`: MLflow logging, registration and the ``challenger`` alias;
 - :mod:`ml_tasks.training.kuberay`: RayJob manifests for the Kubernetes (spot GPU) path;
 - :mod:`ml_tasks.training.pipeline`: the stage functions the DAG and the CLI call;
-- :mod:`ml_tasks.training.cli`: ``python -m ml_tasks train``; :mod:`~ml_tasks.training.demo`: the
-  training step of ``make run``;
+- :mod:`ml_tasks.training.cli`: ``python -m ml_tasks train`` (the training step of ``make run``
+  is :mod:`ml_platform_demo.steps.training`);
 - :mod:`ml_tasks.training.storage`: JSON and folders on local disk or object storage;
-- :mod:`ml_tasks.training.synthetic`: a learnable synthetic training set (tests, benchmark).
 
 Nothing here imports Ray, XGBoost or MLflow at module level, except :mod:`~ml_tasks.training.loop`
 (its callback subclasses Ray's), which only the runner and the Ray workers import.

@@ -1,4 +1,4 @@
-"""End to end: ``python -m ml_tasks.services backfill`` through a real scheduler and API server.
+"""End to end: ``python -m ml_platform_demo backfill`` through a real scheduler and API server.
 
 Everything runs in subprocesses with a fresh PLATFORM_HOME: Airflow reads its configuration
 once, at first import, so a pytest process that already imported it (another test) could not
@@ -74,7 +74,7 @@ def platform_home(tmp_path: Path) -> Path:
     """A fresh PLATFORM_HOME with 2 days x 5 machines of hourly landing data."""
     home = tmp_path / "platform"
     code = (
-        "import datetime as d; from ml_tasks.data.generate import generate; "
+        "import datetime as d; from ml_platform_demo.generate import generate; "
         "generate(d.date(2026, 10, 1), 2, 5, interval_minutes=60)"
     )
     result = _run(["-c", code], _clean_env(home), timeout=120)
@@ -109,7 +109,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     make_run = (
         "import datetime as d\n"
-        "from ml_tasks.data.generate import generate\n"
+        "from ml_platform_demo.generate import generate\n"
         "from ml_tasks.orchestration import init_airflow_db, test_dag_for_days\n"
         "days = [d.date(2026, 10, 1) + d.timedelta(days=i) for i in range(3)]\n"
         "generate(days[0], 3, 10, interval_minutes=60)\n"
@@ -123,7 +123,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
     before, rows_before, distinct_before = _telemetry_state(home)
     assert before == {"2026-10-01": 1, "2026-10-02": 1, "2026-10-03": 1}
 
-    args = ["-m", "ml_tasks.services", "backfill", "--from", "2026-10-02", "--to", "2026-10-03"]
+    args = ["-m", "ml_platform_demo", "backfill", "--from", "2026-10-02", "--to", "2026-10-03"]
     result = _run([*args, "--timeout", "600"], env, timeout=900)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -141,7 +141,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
 
 def test_backfill_runs_both_days_and_leaves_nothing_running(platform_home: Path) -> None:
     airflow_home = platform_home / "airflow"
-    args = ["-m", "ml_tasks.services", "backfill", "--from", DAYS[0], "--to", DAYS[-1]]
+    args = ["-m", "ml_platform_demo", "backfill", "--from", DAYS[0], "--to", DAYS[-1]]
     result = _run([*args, "--timeout", "300"], _clean_env(platform_home), timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

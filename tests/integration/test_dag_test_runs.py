@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 SCRIPT = """
 import datetime as d, json
-from ml_tasks.data.generate import generate
+from ml_platform_demo.generate import generate
 from ml_tasks.orchestration import init_airflow_db, test_dag_for_days
 day = d.date(2026, 10, 1)
 generate(day, 1, 10, interval_minutes=60)

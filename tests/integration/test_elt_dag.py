@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pytest
 
-from ml_tasks.data.generate import generate
+from ml_platform_demo.generate import generate
 from ml_tasks.elt import lake
 from ml_tasks.orchestration import interval_run_time
 from tests.helpers import read_sorted

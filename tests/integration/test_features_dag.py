@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml_tasks.data.generate import generate
+from ml_platform_demo.generate import generate
 from ml_tasks.orchestration import as_of_run_time, interval_run_time
 
 pytestmark = pytest.mark.integration

@@ -1,10 +1,14 @@
-"""Every subcommand and option of ``python -m ml_tasks`` says what it does (``--help``)."""
+"""Every subcommand and option of ``python -m ml_tasks`` and ``python -m ml_platform_demo`` says
+what it does (``--help``)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import pytest
+
+from ml_platform_demo.cli import build_parser as build_demo_parser
 from ml_tasks.cli import build_parser
 
 
@@ -24,10 +28,15 @@ def _walk(
         yield path, action, action.help
 
 
-def test_every_subcommand_and_option_has_help():
+@pytest.mark.parametrize(
+    ("build", "prog"), [(build_parser, "ml_tasks"), (build_demo_parser, "ml_platform_demo")]
+)
+def test_every_subcommand_and_option_has_help(
+    build: Callable[[], argparse.ArgumentParser], prog: str
+):
     missing = [
         f"{path}: {'/'.join(action.option_strings) or action.dest}"
-        for path, action, text in _walk(build_parser(), "ml_tasks")
+        for path, action, text in _walk(build(), prog)
         if not (text and text.strip() and text != argparse.SUPPRESS)
     ]
     assert missing == []
@@ -38,6 +47,14 @@ def test_the_walk_reaches_nested_subcommands_and_demo_options():
         (path, "/".join(action.option_strings))
         for path, action, _ in _walk(build_parser(), "ml_tasks")
     }
-    assert ("ml_tasks demo", "--days") in seen
+    demo = {
+        (path, "/".join(action.option_strings))
+        for path, action, _ in _walk(build_demo_parser(), "ml_platform_demo")
+    }
+    assert ("ml_platform_demo run", "--days") in demo
+    assert ("ml_platform_demo backfill", "--from") in demo
     assert any(path.startswith("ml_tasks features ") for path, _ in seen)
     assert any(path.startswith("ml_tasks index ") for path, _ in seen)
+    # The demo's commands live in ml_platform_demo only: the platform CLI has none of them.
+    platform = {path.split()[1] for path, _ in seen if " " in path}
+    assert platform.isdisjoint({"demo", "run", "generate", "ui", "backfill", "stop"})

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ml_tasks.data.generate import TECHNICIANS, generate
+from ml_platform_demo.generate import TECHNICIANS, generate
 from ml_tasks.elt import lake
 from ml_tasks.elt.pipeline import curate_maintenance, load_machines, run_elt
 from ml_tasks.elt.pseudonymise import load_key, pseudonym

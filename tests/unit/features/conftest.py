@@ -35,7 +35,7 @@ def _settings_for(home: Path):
 @pytest.fixture(scope="session")
 def curated_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A PLATFORM_HOME with 4 generated days x 6 machines run through the ELT (built once)."""
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
     from ml_tasks.elt.pipeline import run_elt
 
     home = tmp_path_factory.mktemp("curated") / "platform"

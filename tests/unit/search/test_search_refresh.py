@@ -47,7 +47,7 @@ def _edit_section(path: Path, section: str, extra: str) -> None:
 @pytest.fixture(scope="module")
 def built_home(tmp_path_factory):
     """PLATFORM_HOME with the day-0 library indexed (v1 live)."""
-    from ml_tasks.manuals import write_manuals
+    from ml_platform_demo.manuals import write_manuals
     from ml_tasks.settings import get_settings
 
     home = tmp_path_factory.mktemp("search") / "platform"

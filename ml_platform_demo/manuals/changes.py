@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ml_tasks.manuals.documents import (
+from ml_platform_demo.manuals.documents import (
     FIRST_BULLETIN,
     VALUE_PATTERN,
     Document,
@@ -34,7 +34,7 @@ from ml_tasks.manuals.documents import (
     rng_for,
     sentence,
 )
-from ml_tasks.manuals.facts import MODELS
+from ml_platform_demo.manuals.facts import DEFAULT_MODEL_NAMES
 
 CorruptKind = Literal["invalid_utf8", "empty", "no_text"]
 CORRUPT_KINDS: tuple[CorruptKind, ...] = ("invalid_utf8", "empty", "no_text")
@@ -45,7 +45,7 @@ MIN_BULLETINS = 2
 MAX_NOTES_PER_SECTION = 2
 _STREAM_CHANGES, _STREAM_CORRUPT = 21, 22
 
-_DEFAULT_MODELS = frozenset(m.model for m in MODELS)
+_DEFAULT_MODELS = frozenset(DEFAULT_MODEL_NAMES)
 _NUMBERED_LINE = re.compile(r"^(\d+)\. ", re.MULTILINE)
 _NOTE = re.compile(r"\n\nNote \(\d{4}-\d{2}-\d{2}\): [^\n]*")
 # Steps the edits add to a repair procedure: generic, so they fit any troubleshooting manual.

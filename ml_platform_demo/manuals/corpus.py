@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from ml_tasks.manuals.changes import CORRUPT_KINDS, DayChanges, snapshots
-from ml_tasks.manuals.synthetic import MAX_EXTRA_MODELS
+from ml_platform_demo.manuals.changes import CORRUPT_KINDS, DayChanges, snapshots
+from ml_platform_demo.manuals.synthetic import MAX_EXTRA_MODELS
 
 
 def manuals_dir(landing_dir: Path, day: date) -> Path:

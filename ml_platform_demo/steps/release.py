@@ -55,9 +55,9 @@ def format_decisions(decisions: dict[str, dict[str, Any]], states: dict[str, str
 
 def run_release_demo(settings: Settings) -> int:
     """Evaluate, gate and release the current challenger; print decisions and aliases."""
-    from ml_tasks.evaluation.registry import CHALLENGER, alias_version, aliases, client
     from ml_tasks.orchestration import load_dag, run_dag_test
-    from ml_tasks.release import history
+    from ml_tasks.registry import history
+    from ml_tasks.registry.models import CHALLENGER, alias_version, aliases, client
 
     c = client(settings)
     version = alias_version(c, "failure_model", CHALLENGER)

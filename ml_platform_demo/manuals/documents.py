@@ -4,10 +4,10 @@ A :class:`Document` is a title, an optional intro paragraph and a sequence of H2
 renders section by section, so replacing one section's body changes only that section's bytes:
 the daily edits rely on it.
 
-The base library is built from the facts (:mod:`ml_tasks.manuals.facts` for the default models,
-:mod:`ml_tasks.manuals.synthetic` for the extra ones). Values and part numbers are drawn per
-document from ``SeedSequence([seed, stream, crc32(doc_id)])``, so a document never depends on
-which other documents the library holds.
+The base library is built from the facts (:mod:`ml_platform_demo.manuals.facts` for the default
+models, :mod:`ml_platform_demo.manuals.synthetic` for the extra ones). Values and part numbers
+are drawn per document from ``SeedSequence([seed, stream, crc32(doc_id)])``, so a document never
+depends on which other documents the library holds.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Literal
 
 import numpy as np
 
-from ml_tasks.manuals.facts import MODELS, FailureMode, GeneralDoc, MachineModel
-from ml_tasks.manuals.synthetic import extra_models
+from ml_platform_demo.manuals.facts import FailureMode, GeneralDoc, MachineModel, default_models
+from ml_platform_demo.manuals.synthetic import extra_models
 
 Family = Literal["core", "general", "bulletin"]
 
@@ -266,7 +266,7 @@ def general_document(machine: MachineModel, general: GeneralDoc, seed: int) -> D
 
 def all_models(extra: int) -> tuple[MachineModel, ...]:
     """The four default models followed by ``extra`` synthetic ones."""
-    return MODELS + extra_models(extra)
+    return default_models() + extra_models(extra)
 
 
 def model_documents(machine: MachineModel, seed: int) -> list[Document]:

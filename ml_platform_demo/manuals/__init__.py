@@ -9,8 +9,8 @@ a benchmark can grow the library to hundreds of documents. The golden query set 
 
 from __future__ import annotations
 
-from ml_tasks.manuals.changes import CORRUPT_KINDS, DayChanges, Snapshot, snapshots
-from ml_tasks.manuals.corpus import (
+from ml_platform_demo.manuals.changes import CORRUPT_KINDS, DayChanges, Snapshot, snapshots
+from ml_platform_demo.manuals.corpus import (
     ManualsSummary,
     day_changes,
     library,
@@ -18,7 +18,7 @@ from ml_tasks.manuals.corpus import (
     truth_path,
     write_manuals,
 )
-from ml_tasks.manuals.documents import CORE_SECTIONS, core_doc_ids
+from ml_platform_demo.manuals.documents import CORE_SECTIONS, core_doc_ids
 
 __all__ = [
     "CORE_SECTIONS",

@@ -41,7 +41,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     quiet_console()
 
     print(f"[2/8] Generating {days} days x {machines} machines from {start} (seed {seed})")
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
 
     # The last week drifts (plant P2 sensor recalibration), so monitoring has something to find.
     drift_start = start + timedelta(days=max(days - 7, 1))
@@ -77,7 +77,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
 
     print()
     print("[4/8] Materializing the features of the demo range (features_materialize, dag.test)")
-    from ml_tasks.features.demo import run_features_demo
+    from ml_platform_demo.steps.features import run_features_demo
 
     if run_features_demo(start, end, s) != 0:
         print("FAILED: features_materialize")
@@ -87,7 +87,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     # data would hide it from monitoring (and raise false alarms on clean weekends).
     print()
     print(f"[5/8] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
-    from ml_tasks.training.demo import run_training_demo
+    from ml_platform_demo.steps.training import run_training_demo
 
     if run_training_demo(start, drift_start - timedelta(days=1), s) != 0:
         print("FAILED: train_failure_model")
@@ -96,7 +96,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     # Release before monitoring, so monitoring compares with the champion's training data.
     print()
     print("[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, promote_model)")
-    from ml_tasks.release.demo import run_release_demo
+    from ml_platform_demo.steps.release import run_release_demo
 
     if run_release_demo(s) != 0:
         print("FAILED: evaluate_model")
@@ -104,7 +104,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
 
     print()
     print("[7/8] Monitoring drift and data quality over the demo range (monitor_drift, dag.test)")
-    from ml_tasks.monitoring.demo import run_monitoring_demo
+    from ml_platform_demo.steps.monitoring import run_monitoring_demo
 
     if run_monitoring_demo(start, days, drift_start, s) != 0:
         print("FAILED: monitor_drift")
@@ -112,7 +112,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
 
     print()
     print("[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)")
-    from ml_tasks.search.demo import run_search_demo
+    from ml_platform_demo.steps.search import run_search_demo
 
     if run_search_demo(start, days, s) != 0:
         print("FAILED: refresh_embeddings")

@@ -17,7 +17,8 @@ from ml_tasks.settings import Settings, get_settings
 
 def ensure_features(start: date, end: date, settings: Settings) -> int:
     """Compute the offline features of ``[start, end]`` if any partition is missing."""
-    from ml_tasks.features.compute import compute_features, missing_partitions
+    from ml_tasks.features.compute import compute_features
+    from ml_tasks.features.layout import missing_partitions
 
     if not missing_partitions(settings, start, end):
         return 0

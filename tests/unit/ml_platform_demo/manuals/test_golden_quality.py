@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import yaml
 
-from ml_tasks.manuals import library
+from ml_platform_demo.manuals import library
 
-GOLDEN = Path(__file__).resolve().parents[3] / "include" / "search" / "golden_queries.yaml"
+GOLDEN = Path(__file__).resolve().parents[4] / "include" / "search" / "golden_queries.yaml"
 START = date(2026, 10, 1)
 K = 5
 MAX_WORDS, OVERLAP = 200, 40

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ml_tasks.data.generate import (
+from ml_platform_demo.generate import (
     SENSOR_RANGES,
     SENSORS,
     TELEMETRY_FAULT_KINDS,

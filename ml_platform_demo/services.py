@@ -13,9 +13,9 @@ waits, then SIGKILLs what is left, because LocalExecutor workers ignore SIGTERM.
 
 Usage::
 
-    python -m ml_tasks.services backfill --from 2026-10-01 --to 2026-10-03
-    python -m ml_tasks.services ui
-    python -m ml_tasks.services stop      # only after a hard crash left services behind
+    python -m ml_platform_demo backfill --from 2026-10-01 --to 2026-10-03
+    python -m ml_platform_demo ui
+    python -m ml_platform_demo stop      # only after a hard crash left services behind
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def ensure_not_running(settings: Settings) -> None:
         listing = ", ".join(f"{name} pid={proc.pid}" for name, proc in alive.items())
         raise RuntimeError(
             f"Airflow services already running for {settings.airflow_home}: {listing}. "
-            "Stop them (Ctrl-C the `ui`), or after a crash: python -m ml_tasks.services stop"
+            "Stop them (Ctrl-C the `ui`), or after a crash: python -m ml_platform_demo stop"
         )
 
 
@@ -448,7 +448,7 @@ def _orm(settings: Settings) -> None:
         raise RuntimeError(
             f"airflow was imported in this process with DB {configured!r}, not "
             f"{settings.airflow_db_uri!r}; run the backfill in a fresh process "
-            "(python -m ml_tasks.services backfill ...)"
+            "(python -m ml_platform_demo backfill ...)"
         )
 
 
@@ -870,29 +870,6 @@ def main_stop(_args: argparse.Namespace) -> int:
     stopped = stop_recorded()
     print(f"stopped: {', '.join(stopped)}" if stopped else "no recorded services running")
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ml_tasks.services", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    backfill = sub.add_parser("backfill", help="backfill a DAG through the Airflow scheduler")
-    add_backfill_arguments(backfill)
-    backfill.set_defaults(func=main_backfill)
-    ui = sub.add_parser("ui", help="Airflow UI + scheduler on localhost until Ctrl-C")
-    add_ui_arguments(ui)
-    ui.set_defaults(func=main_ui)
-    stop = sub.add_parser("stop", help="stop services left behind by a crashed run")
-    stop.set_defaults(func=main_stop)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ml_tasks.manuals.facts import FailureMode, GeneralDoc, MachineModel, general_docs
+from ml_platform_demo.manuals.facts import FailureMode, GeneralDoc, MachineModel, general_docs
 
 MAX_EXTRA_MODELS = 500
 

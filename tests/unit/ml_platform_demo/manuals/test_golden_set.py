@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ml_tasks.data.generate import FAILURE_CODES, MODEL_BASELINES
-from ml_tasks.manuals import CORE_SECTIONS, core_doc_ids, snapshots
-from ml_tasks.manuals.facts import GENERAL_KINDS
+from ml_platform_demo.generate import FAILURE_CODES, MODEL_BASELINES
+from ml_platform_demo.manuals import CORE_SECTIONS, core_doc_ids, snapshots
+from ml_platform_demo.manuals.facts import GENERAL_KINDS
 
-GOLDEN = Path(__file__).resolve().parents[3] / "include" / "search" / "golden_queries.yaml"
+GOLDEN = Path(__file__).resolve().parents[4] / "include" / "search" / "golden_queries.yaml"
 START = date(2026, 10, 1)
 
 

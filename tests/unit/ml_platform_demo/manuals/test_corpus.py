@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ml_tasks.data.generate import FAILURE_CODES, MODEL_BASELINES, generate
-from ml_tasks.manuals import (
+from ml_platform_demo.generate import FAILURE_CODES, MODEL_BASELINES, generate
+from ml_platform_demo.manuals import (
     CORE_SECTIONS,
     CORRUPT_KINDS,
     core_doc_ids,
@@ -23,9 +23,9 @@ from ml_tasks.manuals import (
     truth_path,
     write_manuals,
 )
-from ml_tasks.manuals.changes import edit_document
-from ml_tasks.manuals.documents import Document, rng_for
-from ml_tasks.manuals.facts import FAILURE_MODES, GENERAL_KINDS, MODELS
+from ml_platform_demo.manuals.changes import edit_document
+from ml_platform_demo.manuals.documents import Document, rng_for
+from ml_platform_demo.manuals.facts import FAILURE_MODES, GENERAL_KINDS, default_models
 
 START = date(2026, 10, 1)
 DEFAULT_MODELS = tuple(MODEL_BASELINES)
@@ -71,9 +71,9 @@ def history() -> list[Any]:
 
 
 def test_facts_cover_the_generators_models_and_failure_codes() -> None:
-    assert tuple(m.model for m in MODELS) == DEFAULT_MODELS
+    assert tuple(m.model for m in default_models()) == DEFAULT_MODELS
     assert tuple(FAILURE_MODES) == FAILURE_CODES
-    for machine in MODELS:
+    for machine in default_models():
         assert tuple(mode.code for mode in machine.modes) == FAILURE_CODES
         assert tuple(g.kind for g in machine.general) == GENERAL_KINDS
 

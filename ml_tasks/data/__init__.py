@@ -1,1 +1,0 @@
-"""Deterministic demo data: simulated machine telemetry and maintenance work orders."""
