@@ -35,16 +35,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, dag, task
-from landing_sensors import LandingDataSensor
-from landing_timetable import LandingDayTimetable
-from platform_alerts import PlatformAlertNotifier
+from airflow.sdk import dag, task
 
-from ml_tasks.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
-
-MACHINES = Asset(name="curated_machines", uri=CURATED_MACHINES)
-TELEMETRY = Asset(name="curated_telemetry", uri=CURATED_TELEMETRY)
-WORK_ORDERS = Asset(name="curated_work_orders", uri=CURATED_WORK_ORDERS)
+from ml_platform_airflow.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
+from ml_platform_airflow.sensors import LandingDataSensor
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +74,7 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
     doc_md=__doc__,
 )
 def elt_telemetry() -> None:
-    @task(multiple_outputs=False, outlets=[MACHINES])
+    @task(multiple_outputs=False, outlets=[CURATED_MACHINES])
     def load_machines(
         *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
     ) -> dict:
@@ -86,10 +82,10 @@ def elt_telemetry() -> None:
         from ml_tasks.elt.pipeline import load_machines as run
 
         result = run(data_interval_start.date(), run_id=run_id)
-        outlet_events[MACHINES].extra = _event_extra(result)
+        outlet_events[CURATED_MACHINES].extra = _event_extra(result)
         return result
 
-    @task(multiple_outputs=False, outlets=[TELEMETRY])
+    @task(multiple_outputs=False, outlets=[CURATED_TELEMETRY])
     def curate_telemetry(
         *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
     ) -> dict:
@@ -97,10 +93,10 @@ def elt_telemetry() -> None:
         from ml_tasks.elt.pipeline import curate_telemetry as run
 
         result = run(data_interval_start.date(), run_id=run_id)
-        outlet_events[TELEMETRY].extra = _event_extra(result)
+        outlet_events[CURATED_TELEMETRY].extra = _event_extra(result)
         return result
 
-    @task(multiple_outputs=False, outlets=[WORK_ORDERS])
+    @task(multiple_outputs=False, outlets=[CURATED_WORK_ORDERS])
     def curate_work_orders(
         *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
     ) -> dict:
@@ -108,7 +104,7 @@ def elt_telemetry() -> None:
         from ml_tasks.elt.pipeline import curate_maintenance as run
 
         result = run(data_interval_start.date(), run_id=run_id)
-        outlet_events[WORK_ORDERS].extra = _event_extra(result["current"]) | {
+        outlet_events[CURATED_WORK_ORDERS].extra = _event_extra(result["current"]) | {
             "history_version": result["history"]["version"],
             "history_rows_curated": result["history"]["rows_curated"],
         }

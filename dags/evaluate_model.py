@@ -27,19 +27,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, dag, task
-from platform_alerts import PlatformAlertNotifier
+from airflow.sdk import Param, dag, task
 
-from ml_tasks.assets import MODEL_CHALLENGER, MODEL_EVALUATION
-
-CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
-EVALUATION = Asset(name="failure_model_evaluation", uri=MODEL_EVALUATION)
-MODEL_NAME = "failure_model"
+from ml_platform_airflow.assets import MODEL_CHALLENGER, MODEL_EVALUATION
+from ml_platform_airflow.constants import MODEL_NAME
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
 
 
 @dag(
     description="Evaluate a failure_model challenger against the champion; write its model card",
-    schedule=[CHALLENGER],
+    schedule=[MODEL_CHALLENGER],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -65,12 +62,12 @@ def evaluate_model() -> None:
     @task(multiple_outputs=False)
     def resolve_challenger(*, params: Any = None, triggering_asset_events: Any = None) -> dict:
         """The version to evaluate (Param, asset event, or the challenger alias)."""
-        from ml_tasks.release.promotion import resolve_version
+        from ml_tasks.release.versions import resolve_version
 
-        extras = [e.extra for e in (triggering_asset_events or {}).get(CHALLENGER, [])]
+        extras = [e.extra for e in (triggering_asset_events or {}).get(MODEL_CHALLENGER, [])]
         return resolve_version(MODEL_NAME, params["version"], event_extra=extras)
 
-    @task(multiple_outputs=False, outlets=[EVALUATION], execution_timeout=timedelta(hours=1))
+    @task(multiple_outputs=False, outlets=[MODEL_EVALUATION], execution_timeout=timedelta(hours=1))
     def evaluate_challenger(
         resolved: dict, *, run_id: Any = None, outlet_events: Any = None
     ) -> dict:
@@ -78,7 +75,7 @@ def evaluate_model() -> None:
         from ml_tasks.evaluation.pipeline import evaluate_version
 
         summary = evaluate_version(resolved["version"], model_name=MODEL_NAME, run_id=run_id)
-        outlet_events[EVALUATION].extra = {
+        outlet_events[MODEL_EVALUATION].extra = {
             "model_name": MODEL_NAME,
             "version": summary["version"],
             "champion_version": summary["champion_version"],

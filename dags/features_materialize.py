@@ -27,25 +27,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Param, dag, task
 
-from ml_tasks.assets import (
+from ml_platform_airflow.assets import (
     CURATED_TELEMETRY,
     CURATED_WORK_ORDERS,
     FEATURES_OFFLINE,
     FEATURES_ONLINE,
 )
 
-TELEMETRY = Asset(name="curated_telemetry", uri=CURATED_TELEMETRY)
-WORK_ORDERS = Asset(name="curated_work_orders", uri=CURATED_WORK_ORDERS)
-OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
-ONLINE = Asset(name="features_online", uri=FEATURES_ONLINE)
-
 
 @dag(
     description="Curated telemetry and work orders -> Feast offline features -> online store",
     # Both curated inputs must have been updated since the last run.
-    schedule=[TELEMETRY, WORK_ORDERS],
+    schedule=[CURATED_TELEMETRY, CURATED_WORK_ORDERS],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     # One writer at a time for the offline partitions, the registry and the online store.
@@ -101,13 +96,15 @@ def features_materialize() -> None:
         )
         return plan(first, last)
 
-    @task(multiple_outputs=False, outlets=[OFFLINE])
+    @task(multiple_outputs=False, outlets=[FEATURES_OFFLINE])
     def compute_features(days: dict, *, run_id: Any = None, outlet_events: Any = None) -> dict:
         """Compute the days' feature partitions into the offline store."""
         from ml_tasks.features.pipeline import compute
 
         result = compute(days, run_id=run_id)
-        outlet_events[OFFLINE].extra = {k: result[k] for k in ("start", "end", "rows", "inputs")}
+        outlet_events[FEATURES_OFFLINE].extra = {
+            k: result[k] for k in ("start", "end", "rows", "inputs")
+        }
         return result
 
     @task(multiple_outputs=False)
@@ -117,14 +114,14 @@ def features_materialize() -> None:
 
         return register()
 
-    @task(multiple_outputs=False, outlets=[ONLINE])
+    @task(multiple_outputs=False, outlets=[FEATURES_ONLINE])
     def materialize_online(days: dict, *, outlet_events: Any = None) -> dict:
         """Load the days into the online store without overwriting newer values."""
         from ml_tasks.features.pipeline import materialize
 
         result = materialize(days)
         keys = ("start", "end", "offline_rows", "online_rows_offered", "online_store")
-        outlet_events[ONLINE].extra = {k: result[k] for k in keys}
+        outlet_events[FEATURES_ONLINE].extra = {k: result[k] for k in keys}
         return result
 
     days = plan_days()

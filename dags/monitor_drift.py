@@ -41,19 +41,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, dag, task
-from drift_alerts import DriftAlarmNotifier
-from feature_partitions import FeaturePartitionsSensor
-from landing_sensors import landing_wait_seconds
-from landing_timetable import LandingDayTimetable
-from platform_alerts import PlatformAlertNotifier
-from task_notes import note_current_task
+from airflow.sdk import Param, dag, task
 
-from ml_tasks.assets import DRIFT_ALARM, FEATURES_OFFLINE
-
-ALARM = Asset(name="drift_alarm", uri=DRIFT_ALARM)
-# Declared so the UI shows the lineage features -> monitoring (the schedule stays daily).
-OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
+from ml_platform_airflow.assets import DRIFT_ALARM, FEATURES_OFFLINE
+from ml_platform_airflow.constants import MODEL_NAME
+from ml_platform_airflow.notes import note_current_task
+from ml_platform_airflow.notifiers import DriftAlarmNotifier, PlatformAlertNotifier
+from ml_platform_airflow.sensors import FeaturePartitionsSensor, landing_wait_seconds
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 @dag(
@@ -76,7 +71,7 @@ OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
     },
     params={
         "model_name": Param(
-            "failure_model",
+            MODEL_NAME,
             type="string",
             title="Model",
             description="Registered model whose champion gives the reference (and predictions).",
@@ -107,7 +102,8 @@ OFFLINE = Asset(name="features_offline", uri=FEATURES_OFFLINE)
     doc_md=__doc__,
 )
 def monitor_drift() -> None:
-    @task(multiple_outputs=False, inlets=[OFFLINE])
+    # Inlet so the UI shows the lineage features -> monitoring (the schedule stays daily).
+    @task(multiple_outputs=False, inlets=[FEATURES_OFFLINE])
     def check_drift(
         *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
     ) -> dict:
@@ -138,7 +134,7 @@ def monitor_drift() -> None:
             raise AirflowSkipException(f"{summary['interval']}: no breach")
         return summary
 
-    @task(multiple_outputs=False, outlets=[ALARM])
+    @task(multiple_outputs=False, outlets=[DRIFT_ALARM])
     def request_retraining(summary: dict, *, outlet_events: Any = None) -> dict:
         """Emit the drift_alarm asset event on feature or prediction drift."""
         from airflow.sdk.exceptions import AirflowSkipException
@@ -149,7 +145,7 @@ def monitor_drift() -> None:
             k: summary[k]
             for k in ("interval", "model_name", "model_version", "kinds", "reasons", "report_dir")
         }
-        outlet_events[ALARM].extra = extra
+        outlet_events[DRIFT_ALARM].extra = extra
         return extra
 
     summary = check_drift()

@@ -42,16 +42,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, TriggerRule, dag, task
-from platform_alerts import PlatformAlertNotifier
-from release_gates import PromotionGateSensor
+from airflow.sdk import Param, TriggerRule, dag, task
 
-from ml_tasks.assets import MODEL_CHAMPION, MODEL_EVALUATION
-
-EVALUATION = Asset(name="failure_model_evaluation", uri=MODEL_EVALUATION)
-CHAMPION = Asset(name="failure_model_champion", uri=MODEL_CHAMPION)
-MODEL_NAME = "failure_model"
-GATES = ("metrics", "robustness", "artifacts", "drift")
+from ml_platform_airflow.assets import MODEL_CHAMPION, MODEL_EVALUATION
+from ml_platform_airflow.constants import GATES, MODEL_NAME, gate_task_id
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
+from ml_platform_airflow.sensors import PromotionGateSensor
 
 
 @contextmanager
@@ -59,7 +55,7 @@ def final_on_quarantine() -> Generator[None, None, None]:
     """A quarantined version fails its task for good: a retry would only be refused again."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ml_tasks.release.aliases import ModelQuarantined
+    from ml_tasks.registry.aliases import ModelQuarantined
 
     try:
         yield
@@ -69,7 +65,7 @@ def final_on_quarantine() -> Generator[None, None, None]:
 
 @dag(
     description="Release gates, then shadow -> canary -> blue/green flip of failure_model",
-    schedule=[EVALUATION],
+    schedule=[MODEL_EVALUATION],
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
     # One release at a time: two runs moving the same aliases would interleave.
@@ -112,15 +108,15 @@ def promote_model() -> None:
     @task(multiple_outputs=True)
     def resolve_challenger(*, params: Any = None, triggering_asset_events: Any = None) -> dict:
         """The version to release and the current champion."""
-        from ml_tasks.release.promotion import resolve_version
+        from ml_tasks.release.versions import resolve_version
 
-        extras = [e.extra for e in (triggering_asset_events or {}).get(EVALUATION, [])]
+        extras = [e.extra for e in (triggering_asset_events or {}).get(MODEL_EVALUATION, [])]
         return resolve_version(MODEL_NAME, params["version"], event_extra=extras)
 
     resolved = resolve_challenger()
     gates = [
         PromotionGateSensor(
-            task_id=f"gate_{gate}",
+            task_id=gate_task_id(gate),
             gate=gate,
             model_name=MODEL_NAME,
             version=resolved["version"],
@@ -140,8 +136,8 @@ def promote_model() -> None:
     @task(multiple_outputs=False)
     def shadow(resolved: dict, *, dag: Any = None, run_id: Any = None) -> dict:
         """Shadow: both models score the replayed traffic; disagreement recorded."""
-        from ml_tasks.release.aliases import ReleaseContext
-        from ml_tasks.release.promotion import shadow as run_shadow
+        from ml_tasks.registry.aliases import ReleaseContext
+        from ml_tasks.release.staged import shadow as run_shadow
 
         with final_on_quarantine():
             return run_shadow(
@@ -151,8 +147,8 @@ def promote_model() -> None:
     @task(multiple_outputs=False)
     def canary(resolved: dict, *, params: Any = None, dag: Any = None, run_id: Any = None) -> dict:
         """Canary: alias and traffic steps (offline replay until the gateway exists)."""
-        from ml_tasks.release.aliases import ReleaseContext
-        from ml_tasks.release.promotion import canary as run_canary
+        from ml_tasks.registry.aliases import ReleaseContext
+        from ml_tasks.release.staged import canary as run_canary
 
         with final_on_quarantine():
             return run_canary(
@@ -164,7 +160,7 @@ def promote_model() -> None:
 
     @task(
         multiple_outputs=False,
-        outlets=[CHAMPION],
+        outlets=[MODEL_CHAMPION],
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
     )
     def promote_to_champion(
@@ -176,8 +172,8 @@ def promote_model() -> None:
         outlet_events: Any = None,
     ) -> dict:
         """Blue/green flip: verify sha256, keep the old champion, move champion atomically."""
-        from ml_tasks.release.aliases import ReleaseContext
-        from ml_tasks.release.promotion import promote
+        from ml_tasks.registry.aliases import ReleaseContext
+        from ml_tasks.release.flip import promote
 
         with final_on_quarantine():
             result = promote(
@@ -186,7 +182,7 @@ def promote_model() -> None:
                 context=ReleaseContext.airflow(dag.dag_id, run_id),
                 reason=params["reason"],
             )
-        outlet_events[CHAMPION].extra = {
+        outlet_events[MODEL_CHAMPION].extra = {
             k: result[k] for k in ("model_name", "version", "previous_champion", "changed")
         }
         return result

@@ -37,23 +37,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, Param, dag, task
-from landing_sensors import POKE_INTERVAL_S, landing_wait_seconds
-from landing_timetable import LandingDayTimetable
-from platform_alerts import PlatformAlertNotifier
-from task_notes import note_current_task
+from airflow.sdk import AssetOrTimeSchedule, Param, dag, task
 
-from ml_tasks.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
-
-MANUALS = Asset(name="manuals_landing", uri=MANUALS_LANDING)
-SEARCH_INDEX = Asset(name="manual_search_index", uri=SEARCH_INDEX_LIVE)
+from ml_platform_airflow.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
+from ml_platform_airflow.notes import note_current_task
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
+from ml_platform_airflow.sensors import POKE_INTERVAL_S, landing_wait_seconds
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 @dag(
     description="Nightly manual search index: re-embed changed chunks, gate, swap the live alias",
     # Nightly after the day's export (the run for day D starts when D ends), or on an event.
     schedule=AssetOrTimeSchedule(
-        timetable=LandingDayTimetable("@daily", timezone="UTC"), assets=[MANUALS]
+        timetable=LandingDayTimetable("@daily", timezone="UTC"), assets=[MANUALS_LANDING]
     ),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
@@ -120,7 +117,7 @@ def refresh_embeddings() -> None:
         day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
         return not missing_landing(day, ("manuals",))
 
-    @task(multiple_outputs=False, inlets=[MANUALS])
+    @task(multiple_outputs=False, inlets=[MANUALS_LANDING])
     def chunk_manuals(
         *,
         data_interval_start: Any = None,
@@ -173,13 +170,13 @@ def refresh_embeddings() -> None:
         note_current_task(verdict, checks)  # the verdict (logged above) beside the task
         return decision
 
-    @task(multiple_outputs=False, outlets=[SEARCH_INDEX])
+    @task(multiple_outputs=False, outlets=[SEARCH_INDEX_LIVE])
     def swap_live(decision: dict, *, run_id: Any = None, outlet_events: Any = None) -> dict:
         """Move the live alias to green (atomic); the old live version stays for rollback."""
         from ml_tasks.search.pipeline import swap_live
 
         result = swap_live(decision, run_id=run_id)
-        outlet_events[SEARCH_INDEX].extra = {**result, "interval": decision.get("interval")}
+        outlet_events[SEARCH_INDEX_LIVE].extra = {**result, "interval": decision.get("interval")}
         return result
 
     @task(multiple_outputs=False)

@@ -24,13 +24,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, dag, task
-from platform_alerts import PlatformAlertNotifier
+from airflow.sdk import Param, dag, task
 
-from ml_tasks.assets import MODEL_CHAMPION
-
-CHAMPION = Asset(name="failure_model_champion", uri=MODEL_CHAMPION)
-MODEL_NAME = "failure_model"
+from ml_platform_airflow.assets import MODEL_CHAMPION
+from ml_platform_airflow.constants import MODEL_NAME
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
 
 
 @dag(
@@ -78,8 +76,8 @@ def rollback_model() -> None:
         """Resolve the target, check it was released, verify its files against their sha256."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ml_tasks.release.aliases import ReleaseContext
-        from ml_tasks.release.promotion import RollbackRefused, plan_rollback
+        from ml_tasks.registry.aliases import ReleaseContext
+        from ml_tasks.release.rollback import RollbackRefused, plan_rollback
 
         try:
             return plan_rollback(
@@ -92,7 +90,7 @@ def rollback_model() -> None:
         except RollbackRefused as err:  # a refusal is final: retrying changes nothing
             raise AirflowFailException(str(err)) from err
 
-    @task(multiple_outputs=False, outlets=[CHAMPION])
+    @task(multiple_outputs=False, outlets=[MODEL_CHAMPION])
     def switch_champion(
         plan: dict,
         *,
@@ -102,13 +100,13 @@ def rollback_model() -> None:
         outlet_events: Any = None,
     ) -> dict:
         """Move champion to the verified target; record the rollback in the history."""
-        from ml_tasks.release.aliases import ReleaseContext
-        from ml_tasks.release.promotion import apply_rollback
+        from ml_tasks.registry.aliases import ReleaseContext
+        from ml_tasks.release.rollback import apply_rollback
 
         result = apply_rollback(
             plan, context=ReleaseContext.airflow(dag.dag_id, run_id), reason=params["reason"]
         )
-        outlet_events[CHAMPION].extra = {
+        outlet_events[MODEL_CHAMPION].extra = {
             "model_name": MODEL_NAME,
             "version": result["to_version"],
             "rolled_back_from": result["from_version"],

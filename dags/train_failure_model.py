@@ -34,7 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import (
-    Asset,
     AssetOrTimeSchedule,
     CronTriggerTimetable,
     Param,
@@ -42,13 +41,15 @@ from airflow.sdk import (
     dag,
     task,
 )
-from landing_sensors import POKE_INTERVAL_S, landing_wait_seconds
-from platform_alerts import PlatformAlertNotifier
-from ray_kubernetes import CreateRayJobOperator, DeleteRayJobOperator, RayJobSensor
 
-from ml_tasks.assets import FEATURES_OFFLINE, MODEL_CHALLENGER
-
-CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
+from ml_platform_airflow.assets import FEATURES_OFFLINE, MODEL_CHALLENGER
+from ml_platform_airflow.notifiers import PlatformAlertNotifier
+from ml_platform_airflow.operators import CreateRayJobOperator, DeleteRayJobOperator
+from ml_platform_airflow.sensors import (
+    POKE_INTERVAL_S,
+    RayJobSensor,
+    landing_wait_seconds,
+)
 
 
 @dag(
@@ -56,7 +57,7 @@ CHALLENGER = Asset(name="failure_model_challenger", uri=MODEL_CHALLENGER)
     # Nightly, and as soon as new offline features land (the asset is the features DAG's).
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"),
-        assets=Asset.ref(uri=FEATURES_OFFLINE),
+        assets=[FEATURES_OFFLINE],
     ),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
@@ -189,7 +190,7 @@ def train_failure_model() -> None:
 
     @task(
         multiple_outputs=False,
-        outlets=[CHALLENGER],
+        outlets=[MODEL_CHALLENGER],
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
     )
     def register_model(plan: dict, *, outlet_events: Any = None) -> dict:
@@ -198,7 +199,7 @@ def train_failure_model() -> None:
         from ml_tasks.training.spec import TrainingPlan
 
         registered = register(TrainingPlan.from_dict(plan))
-        outlet_events[CHALLENGER].extra = {
+        outlet_events[MODEL_CHALLENGER].extra = {
             k: registered[k]
             for k in ("model_name", "version", "alias", "mlflow_run_id", "model_sha256")
         } | {"training_set_version": registered["training_set_version"]}

@@ -52,14 +52,3 @@ def read_sorted(settings: Any, table: str, key: str) -> Any:
     if data is None:
         return None
     return data.to_pandas().sort_values(key).reset_index(drop=True)
-
-
-def load_plugin(name: str) -> Any:
-    """A fresh import of ``plugins/<name>.py`` (as Airflow loads it: by file, not by package)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "plugins" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -21,11 +21,11 @@ def dag():
 def test_nightly_and_on_new_offline_features(dag):
     from airflow.sdk import AssetOrTimeSchedule
 
-    from ml_tasks.assets import FEATURES_OFFLINE
+    from ml_platform_airflow.assets import FEATURES_OFFLINE
 
     assert isinstance(dag.timetable, AssetOrTimeSchedule)
     assert dag.timetable.timetable.expression == "0 3 * * *"
-    assert FEATURES_OFFLINE in repr(dag.timetable.asset_condition)
+    assert FEATURES_OFFLINE.uri in repr(dag.timetable.asset_condition)
     assert dag.max_active_runs == 1 and not dag.catchup
 
 
@@ -43,7 +43,7 @@ def test_manual_runs_have_typed_params(dag):
 def test_train_locally_or_on_kuberay_then_register(dag):
     from airflow.sdk import TriggerRule
 
-    from ml_tasks.assets import MODEL_CHALLENGER
+    from ml_platform_airflow.assets import MODEL_CHALLENGER
 
     t = dag.task_dict
     assert t["build_training_set"].downstream_task_ids == {"plan_training"}
@@ -55,5 +55,5 @@ def test_train_locally_or_on_kuberay_then_register(dag):
     register = t["register_model"]
     assert register.upstream_task_ids >= {"train_on_ray", "wait_for_ray_job"}
     assert register.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
-    assert [o.uri for o in register.outlets] == [MODEL_CHALLENGER]
+    assert register.outlets == [MODEL_CHALLENGER]
     assert t["train_on_ray"].retries >= 1  # a retry resumes from the checkpoint

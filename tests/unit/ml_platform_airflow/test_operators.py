@@ -1,4 +1,5 @@
-"""RayJob operators, sensor and trigger against a fake Kubernetes API (no cluster).
+"""The KubeRay RayJob adapters (operators, their hook, sensor and trigger) against a fake
+Kubernetes API (no cluster).
 
 The operators build the provider's real ``KubernetesHook`` from a dummy kubeconfig; only its
 ``CustomObjectsApi`` is replaced by :class:`FakeCustomObjects`, an in-memory RayJob store that
@@ -10,19 +11,14 @@ from __future__ import annotations
 import asyncio
 import importlib
 
-import airflow  # ruff: ignore[unused-import]  (puts the plugins folder on sys.path)
 import pytest
 from airflow.sdk.exceptions import AirflowException
 from kubernetes.client.exceptions import ApiException
-from ray_kubernetes import (
-    CreateRayJobOperator,
-    DeleteRayJobOperator,
-    RayJobClient,
-    RayJobSensor,
-    RayJobTrigger,
-    rayjob_state,
-)
 
+from ml_platform_airflow.hooks import RayJobClient, rayjob_state
+from ml_platform_airflow.operators import CreateRayJobOperator, DeleteRayJobOperator
+from ml_platform_airflow.sensors import RayJobSensor
+from ml_platform_airflow.triggers import RayJobTrigger
 from ml_tasks.training import kuberay
 
 NS = "ml-training"
@@ -230,6 +226,8 @@ def test_deferrable_sensor_defers_to_a_serializable_trigger(api, kubeconfig):
     trigger = deferred.value.trigger
     assert deferred.value.method_name == "execute_complete"
     classpath, kwargs = trigger.serialize()
+    # A fixed path in the package, whatever module the DAG imported the sensor through.
+    assert classpath == "ml_platform_airflow.triggers.RayJobTrigger"
     module, _, name = classpath.rpartition(".")
     rebuilt = getattr(importlib.import_module(module), name)(**kwargs)  # what the triggerer does
     assert rebuilt.serialize() == (classpath, kwargs)

@@ -10,12 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.helpers import load_plugin
-
-
-@pytest.fixture
-def notes():
-    return load_plugin("task_notes")
+from ml_platform_airflow import notes
+from ml_platform_airflow.sensors import PromotionGateSensor
 
 
 class FakeApi:
@@ -88,9 +84,7 @@ def airflow_home(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_the_note_is_patched_with_a_token_from_the_generated_password(
-    notes, airflow_home, monkeypatch
-):
+def test_the_note_is_patched_with_a_token_from_the_generated_password(airflow_home, monkeypatch):
     with FakeApi() as api:
         monkeypatch.setenv("AIRFLOW__API__BASE_URL", api.url + "/")
         assert notes.set_task_note(TI, "**gate metrics: BLOCKED**") is True
@@ -105,7 +99,7 @@ def test_the_note_is_patched_with_a_token_from_the_generated_password(
     assert patch["body"] == {"note": "**gate metrics: BLOCKED**"}
 
 
-def test_a_refused_note_never_fails_the_task(notes, airflow_home, monkeypatch, caplog):
+def test_a_refused_note_never_fails_the_task(airflow_home, monkeypatch, caplog):
     with FakeApi(patch_status=403) as api:
         monkeypatch.setenv("AIRFLOW__API__BASE_URL", api.url)
         with caplog.at_level(logging.INFO):
@@ -113,14 +107,14 @@ def test_a_refused_note_never_fails_the_task(notes, airflow_home, monkeypatch, c
     assert "task note not set" in caplog.text and "403" in caplog.text
 
 
-def test_without_an_api_server_the_note_is_skipped(notes, monkeypatch, caplog):
+def test_without_an_api_server_the_note_is_skipped(monkeypatch, caplog):
     monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
     with caplog.at_level(logging.INFO):
         assert notes.set_task_note(TI, "verdict") is False
     assert "no Airflow API server" in caplog.text
 
 
-def test_a_long_note_is_cut_to_what_the_api_accepts(notes):
+def test_a_long_note_is_cut_to_what_the_api_accepts():
     lines = [f"FAIL metric_{i}: challenger 0.1 < minimum 0.7" for i in range(80)]
     note = notes.compose_note("gate metrics: BLOCKED failure_model v3", lines)
     assert len(note) <= notes.MAX_NOTE_CHARS
@@ -147,7 +141,7 @@ def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypat
     )
     decision = GateDecision("metrics", "failure_model", "3", "2", False, (check,))
     monkeypatch.setattr("ml_tasks.release.gates.decide", lambda *a, **k: decision)
-    sensor = load_plugin("release_gates").PromotionGateSensor(
+    sensor = PromotionGateSensor(
         task_id="gate_metrics", gate="metrics", version="3"
     )
     ti = GateTI(**vars(TI))
@@ -164,7 +158,7 @@ def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypat
     assert "max_regression_abs 0.0100" in note
 
 
-def test_note_current_task_notes_the_running_task(notes, airflow_home, monkeypatch):
+def test_note_current_task_notes_the_running_task(airflow_home, monkeypatch):
     import airflow.sdk
 
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: {"ti": TI})

@@ -11,16 +11,14 @@ runs (``dag.test``) sat one day off the backfill's.
 :class:`LandingDayTimetable` keeps the schedule and only changes that inference: a manual run
 covers the day its logical date falls in. A trigger for any time on day D runs day D, with the
 logical date, run dates and data interval the scheduler would give D's run. It is registered
-through :class:`LandingTimetablePlugin` because Airflow serializes only the timetables it knows.
+by the ``ml_platform`` plugin (``plugins/ml_platform.py``) because Airflow serializes only the
+timetables its plugins declare, by this class path.
 
     schedule=LandingDayTimetable("@daily", timezone="UTC")
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DataInterval
 from airflow.timetables.interval import CronDataIntervalTimetable
 from pendulum import DateTime
@@ -33,10 +31,3 @@ class LandingDayTimetable(CronDataIntervalTimetable):
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         start = self._align_to_prev(run_after)
         return DataInterval(start=start, end=self._get_next(start))
-
-
-class LandingTimetablePlugin(AirflowPlugin):
-    """Registers :class:`LandingDayTimetable` so DAGs using it can be serialized."""
-
-    name = "landing_timetable"
-    timetables: ClassVar[list[type]] = [LandingDayTimetable]
