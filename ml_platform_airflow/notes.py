@@ -110,7 +110,8 @@ def set_task_note(ti: Any, note: str, log: logging.Logger | Any | None = None) -
     if not base or not all(isinstance(i, str) and i for i in ids):
         log.info("task note not set (no Airflow API server to call, e.g. a dag.test run)")
         return False
-    url = note_url(base, *ids, map_index=getattr(ti, "map_index", -1))
+    dag_id, run_id, task_id = (str(i) for i in ids)
+    url = note_url(base, dag_id, run_id, task_id, map_index=getattr(ti, "map_index", -1))
     try:
         _call("PATCH", url, {"note": note}, _token(base))
     except (OSError, ValueError, KeyError, urllib.error.URLError) as err:

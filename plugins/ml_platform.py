@@ -14,8 +14,6 @@ names.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from airflow.plugins_manager import AirflowPlugin
 
 from ml_platform_airflow.timetables import LandingDayTimetable
@@ -25,4 +23,5 @@ class MlPlatformPlugin(AirflowPlugin):
     """Declares the platform's timetable to Airflow."""
 
     name = "ml_platform"
-    timetables: ClassVar[list[type]] = [LandingDayTimetable]
+    # A plain list, as the base class declares it (a ClassVar would clash with its annotation).
+    timetables = [LandingDayTimetable]  # ruff: ignore[mutable-class-default]
