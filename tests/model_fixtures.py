@@ -1,9 +1,10 @@
 """Tiny registered models for the evaluation and release tests, without Ray.
 
-A small synthetic training set (``ml_tasks.training.synthetic``), a booster trained with plain
-``xgboost.train`` on the rows before the plan's split, and the training code's own registration
-(:func:`ml_tasks.training.tracking.log_and_register`): the versions carry the same tags, lineage
-artifact, signature and ``model_sha256`` digest as the ones the Ray pipeline registers.
+A small synthetic training set (``ml_platform_demo.synthetic_training``), a booster trained with
+plain ``xgboost.train`` on the rows before the plan's split, and the training code's own
+registration (:func:`ml_tasks.training.tracking.log_and_register`): the versions carry the same
+tags, lineage artifact, signature and ``model_sha256`` digest as the ones the Ray pipeline
+registers.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ PARAMS = {
 
 def make_training_set(folder: Path, rows: int = 6_000, machines: int = 40, seed: int = 3) -> Any:
     """A synthetic training set (label: failure within 24 h, driven by heat and vibration)."""
-    from ml_tasks.training.synthetic import write_training_set
+    from ml_platform_demo.synthetic_training import write_training_set
 
     return write_training_set(Path(folder) / "data.parquet", rows, machines=machines, seed=seed)
 
@@ -87,7 +88,7 @@ def train_and_register(
 
 def model_artifact_dir(settings: Any, version: str) -> Path:
     """The local folder holding a registered version's model files (embedded MLflow)."""
-    from ml_tasks.training import tracking
+    from ml_tasks.registry.models import client
 
-    uri = tracking.client(settings).get_model_version_download_uri("failure_model", version)
+    uri = client(settings).get_model_version_download_uri("failure_model", version)
     return Path(uri.removeprefix("file://"))

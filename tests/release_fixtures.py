@@ -61,8 +61,8 @@ def cheap_policy(folder: Path, replace: dict[str, str] | None = None) -> Path:
 
 def reset(registry: Registry) -> None:
     """No aliases and no audit tags on the model (each test builds the state it needs)."""
-    from ml_tasks.evaluation.registry import aliases, client
-    from ml_tasks.release.history import TAG_PREFIX
+    from ml_tasks.registry.history import TAG_PREFIX
+    from ml_tasks.registry.models import aliases, client
 
     c = client(registry.settings)
     for alias in aliases(c, MODEL):
@@ -84,8 +84,8 @@ def release_registry(tmp_path_factory) -> Registry:
 
 
 def _build_registry(tmp_path_factory: Any) -> Registry:
+    from ml_platform_demo.synthetic_training import feature_names
     from ml_tasks.settings import get_settings
-    from ml_tasks.training.synthetic import feature_names
 
     root = tmp_path_factory.mktemp("release_registry")
     saved = {k: os.environ.get(k) for k in ("PLATFORM_HOME", "PLATFORM_PROMOTION_POLICY")}
@@ -117,7 +117,7 @@ def _build_registry(tmp_path_factory: Any) -> Registry:
 
 def set_aliases(registry: Registry, **versions: str) -> None:
     """Point aliases straight at versions (test set-up: not recorded in any history)."""
-    from ml_tasks.evaluation.registry import client
+    from ml_tasks.registry.models import client
 
     c = client(registry.settings)
     for alias, version in versions.items():
@@ -128,7 +128,8 @@ def set_aliases(registry: Registry, **versions: str) -> None:
 def evaluations(release_registry: Registry) -> dict[str, dict]:
     """Each version evaluated once against the champion it would meet in the release story:
     good with no champion, better against good, worse against better."""
-    from ml_tasks.evaluation.pipeline import evaluate_version, load_evaluation
+    from ml_tasks.evaluation.pipeline import evaluate_version
+    from ml_tasks.evaluation.records import load_evaluation
 
     if "evaluations" in _CACHE:
         return _CACHE["evaluations"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ml_tasks.evaluation.registry import ModelVersion
+from ml_tasks.registry.models import ModelVersion
 
 LABEL_HORIZON = timedelta(hours=24)
 

@@ -12,7 +12,8 @@ produced the challenger:
 
 Only when all of that is logged does the version get the tags ``evaluation.status=complete``
 and ``evaluation.sha256`` (the digest of ``evaluation.json``): the gate sensors wait for that
-tag, so they never read a half-written evaluation. Evaluating again replaces the artifacts.
+tag, so they never read a half-written evaluation (:mod:`ml_tasks.evaluation.records` reads it
+back). Evaluating again replaces the artifacts.
 """
 
 from __future__ import annotations
@@ -26,8 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ml_tasks.evaluation.policy import METRIC_DIRECTIONS, PromotionPolicy, load_policy
-from ml_tasks.evaluation.registry import (
+from ml_tasks.evaluation.records import (
+    COMPLETE,
+    DIGEST_TAG,
+    EVALUATION_ARTIFACT,
+    MODEL_CARD_ARTIFACT,
+    REPORT_ARTIFACT,
+    STATUS_TAG,
+)
+from ml_tasks.registry.aliases import ReleaseContext, verify_or_quarantine
+from ml_tasks.registry.models import (
     CHALLENGER,
     CHAMPION,
     ModelVersion,
@@ -36,16 +45,10 @@ from ml_tasks.evaluation.registry import (
     get_version,
     load_scorer,
 )
+from ml_tasks.release.policy import METRIC_DIRECTIONS, PromotionPolicy, load_policy
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-EVALUATION_ARTIFACT = "evaluation/evaluation.json"
-REPORT_ARTIFACT = "evaluation/report.html"
-MODEL_CARD_ARTIFACT = "model_card/model_card.md"
-STATUS_TAG = "evaluation.status"
-DIGEST_TAG = "evaluation.sha256"
-COMPLETE = "complete"
 
 
 def _clean(value: Any) -> Any:
@@ -128,7 +131,6 @@ def _verify_before_scoring(
     mlflow_client: Any, name: str, version: str, run_id: str | None, settings: Settings
 ) -> None:
     """No metric for files that are not the registered ones: a mismatch quarantines and raises."""
-    from ml_tasks.release.aliases import ReleaseContext, verify_or_quarantine
 
     context = ReleaseContext(actor="evaluation" if run_id else "cli:evaluate", run_id=run_id)
     verify_or_quarantine(
@@ -287,44 +289,3 @@ def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
         "model_card": MODEL_CARD_ARTIFACT,
         "errors": evaluation.get("errors") or {},
     }
-
-
-def evaluation_status(
-    model_name: str, version: str | int, settings: Settings | None = None
-) -> str | None:
-    """The version's ``evaluation.status`` tag (None: not evaluated, or no such version)."""
-    from mlflow.exceptions import MlflowException
-
-    c = client(settings)
-    try:
-        mv = c.get_model_version(model_name, str(version))
-    except MlflowException:
-        return None
-    return (mv.tags or {}).get(STATUS_TAG)
-
-
-class EvaluationTampered(RuntimeError):
-    """The logged evaluation does not match the digest recorded when it was written."""
-
-
-def load_evaluation(
-    model_name: str, version: str | int, settings: Settings | None = None
-) -> dict[str, Any] | None:
-    """The complete evaluation of a version, verified against its digest; None if not there."""
-    import mlflow
-
-    c = client(settings)
-    mv = c.get_model_version(model_name, str(version))
-    tags = mv.tags or {}
-    if tags.get(STATUS_TAG) != COMPLETE:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = mlflow.artifacts.download_artifacts(
-            run_id=mv.run_id, artifact_path=EVALUATION_ARTIFACT, dst_path=tmp
-        )
-        payload = Path(path).read_text()
-    if hashlib.sha256(payload.encode()).hexdigest() != tags.get(DIGEST_TAG):
-        raise EvaluationTampered(
-            f"{model_name} v{version}: {EVALUATION_ARTIFACT} does not match its recorded digest"
-        )
-    return json.loads(payload)

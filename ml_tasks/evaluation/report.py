@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ml_tasks.evaluation.policy import PromotionPolicy
+    from ml_tasks.release.policy import PromotionPolicy
 
 COLORS = {"challenger": "#3b6ea5", "champion": "#c8702a"}
 
@@ -223,7 +223,7 @@ def render_html(
     evaluation: dict[str, Any], plots: dict[str, Path], policy: PromotionPolicy
 ) -> str:
     """The report page (plots embedded, so the file stands alone), with the gate verdicts."""
-    from ml_tasks.evaluation.policy import METRIC_DIRECTIONS
+    from ml_tasks.release.policy import METRIC_DIRECTIONS
 
     ch = evaluation["challenger"]
     champ = evaluation.get("champion")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ml_tasks.evaluation.policy import RobustnessSettings, UnitShift
+from ml_tasks.release.policy import RobustnessSettings, UnitShift
 
 
 def sensor_columns(columns: list[str], sensor: str) -> dict[str, list[str]]:

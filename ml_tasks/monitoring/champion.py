@@ -88,7 +88,7 @@ class MlflowChampionSource:
         import mlflow
         from mlflow.exceptions import MlflowException
 
-        from ml_tasks.training.tracking import client
+        from ml_tasks.registry.models import client
 
         registry = client(self.settings)
         try:

@@ -1,8 +1,8 @@
 """The monitoring policy (``include/policies/monitoring.yaml``) as typed, validated settings.
 
 Policy as code: every threshold the daily check applies is in the YAML file, reviewed like code.
-Unknown keys and p-value methods are rejected when the file is loaded, so a typo fails the run
-with the key's name instead of silently falling back to a default.
+Unknown keys (:mod:`ml_tasks.policy`) and p-value methods are rejected when the file is loaded,
+so a typo fails the run with the key's name instead of silently falling back to a default.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.policy import PolicyError, read_policy_file, reject_unknown, section
 from ml_tasks.settings import Settings, get_settings
 
 # Evidently's distance-type methods: a column drifts when its score is at or over the threshold.
@@ -20,10 +21,6 @@ from ml_tasks.settings import Settings, get_settings
 DISTANCE_METHODS = frozenset({"wasserstein", "psi", "jensenshannon", "hellinger", "kl_div", "ed"})
 BREACH_KINDS = ("feature_drift", "prediction_drift", "data_quality")
 HTML_MODES = ("findings", "all", "none")
-
-
-class PolicyError(ValueError):
-    """The monitoring policy file is invalid."""
 
 
 @dataclass(frozen=True)
@@ -142,35 +139,23 @@ _SECTIONS: dict[str, type] = {
 
 
 def _section(name: str, cls: type, raw: Any) -> Any:
-    if raw is None:
-        return cls()
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{name}: expected a mapping, got {type(raw).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise PolicyError(f"{name}: unknown key(s) {unknown}; known: {sorted(known)}")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, list):
-            value = tuple(value)
+    def convert(key: str, value: Any) -> Any:
         if key == "start" and value is not None and not isinstance(value, date):
             try:
-                value = date.fromisoformat(str(value))
+                return date.fromisoformat(str(value))
             except ValueError as err:
                 raise PolicyError(f"{name}.start: not a date: {value!r}") from err
         if key == "column_thresholds":
-            value = {str(k): float(v) for k, v in (value or {}).items()}
-        values[key] = value
-    return cls(**values)
+            return {str(k): float(v) for k, v in (value or {}).items()}
+        return value
+
+    return section(name, cls, raw, convert)
 
 
 def parse_policy(raw: dict[str, Any], path: str | None = None) -> MonitoringPolicy:
     """Build and validate a policy from its parsed YAML."""
     top = {f.name for f in fields(MonitoringPolicy)} - {"path"}
-    unknown = sorted(set(raw) - top)
-    if unknown:
-        raise PolicyError(f"unknown top-level key(s) {unknown}; known: {sorted(top)}")
+    reject_unknown("monitoring policy", raw, top, what="top-level key")
     sections = {name: _section(name, cls, raw.get(name)) for name, cls in _SECTIONS.items()}
     plain = {k: raw[k] for k in ("name", "version", "model_name", "slice_column") if k in raw}
     policy = MonitoringPolicy(**plain, **sections, path=path)
@@ -222,13 +207,6 @@ def load_policy(
     path: str | Path | None = None, settings: Settings | None = None
 ) -> MonitoringPolicy:
     """Read the policy file (default: the settings' ``monitoring_policy_path``)."""
-    import yaml
-
     target = Path(path) if path is not None else (settings or get_settings()).monitoring_policy_path
-    try:
-        raw = yaml.safe_load(target.read_text())
-    except FileNotFoundError as err:
-        raise PolicyError(f"monitoring policy not found: {target}") from err
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{target}: expected a mapping at the top level")
+    raw, _ = read_policy_file(target, "monitoring")
     return parse_policy(raw, path=str(target))

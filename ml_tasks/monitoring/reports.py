@@ -149,7 +149,7 @@ def log_run(summary: dict[str, Any], folder: Path, settings: Settings | None = N
     """Log the interval's reports and figures as one MLflow run; returns its run id."""
     import mlflow
 
-    from ml_tasks.training.tracking import client as mlflow_client
+    from ml_tasks.registry.models import client as mlflow_client
 
     s = settings or get_settings()
     client = mlflow_client(s)

@@ -1,13 +1,16 @@
-"""Release of registered model versions: gates, staged promotion, audit history, rollback.
+"""Release of registered model versions: gates, staged promotion, rollback.
 
+Aliases move, digests are checked and history is written only by :mod:`ml_tasks.registry`.
+
+- :mod:`ml_tasks.release.policy`: ``include/policies/promotion.yaml`` as typed settings;
 - :mod:`ml_tasks.release.gates`: the policy's rules applied to an evaluation (metrics,
   robustness, artifacts) and to the drift status; every check carries its numbers;
-- :mod:`ml_tasks.release.history`: the audit history of alias changes (Delta table plus
-  registry tags) and "which version was champion on day D";
-- :mod:`ml_tasks.release.aliases`: the one place aliases move, each move recorded;
-- :mod:`ml_tasks.release.promotion`: shadow replay, canary steps, the blue/green flip, rollback;
-- :mod:`ml_tasks.release.cli` and :mod:`ml_tasks.release.demo`: the CLI commands and the demo
-  step.
+- :mod:`ml_tasks.release.versions`: which version a release acts on, and whether one was released;
+- :mod:`ml_tasks.release.staged`: shadow replay and canary steps;
+- :mod:`ml_tasks.release.flip`: the blue/green flip of ``champion``;
+- :mod:`ml_tasks.release.rollback`: one step back, or to a released (or forced) version;
+- :mod:`ml_tasks.release.cli`: the CLI commands (the demo step is
+  :mod:`ml_platform_demo.steps.release`).
 
 Until the serving gateway exists, "shadow" and "canary" act on registry aliases and on an
 offline replay of the holdout traffic, and say so in their logs and records.

@@ -89,9 +89,9 @@ def format_evaluation(summary: dict) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ml_tasks.evaluation.pipeline import evaluate_version
-    from ml_tasks.evaluation.policy import load_policy
-    from ml_tasks.evaluation.registry import ModelNotFound
+    from ml_tasks.registry.models import ModelNotFound
     from ml_tasks.release import gates
+    from ml_tasks.release.policy import load_policy
 
     policy = load_policy(args.policy) if args.policy else load_policy()
     try:
@@ -124,8 +124,8 @@ def _registered(mlflow_client: object, model_name: str) -> bool:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from ml_tasks.evaluation.registry import aliases, client, registry_exists
-    from ml_tasks.release import history
+    from ml_tasks.registry import history
+    from ml_tasks.registry.models import aliases, client, registry_exists
 
     events = history.read_events(args.model)
     current: dict[str, str] = {}
@@ -173,9 +173,9 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from ml_tasks.evaluation.registry import ModelNotFound
-    from ml_tasks.release.aliases import ReleaseContext
-    from ml_tasks.release.promotion import RollbackRefused, rollback
+    from ml_tasks.registry.aliases import ReleaseContext
+    from ml_tasks.registry.models import ModelNotFound
+    from ml_tasks.release.rollback import RollbackRefused, rollback
 
     try:
         result = rollback(

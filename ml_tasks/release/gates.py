@@ -24,7 +24,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ml_tasks.evaluation.policy import MetricRule, PromotionPolicy, load_policy
+from ml_tasks.release.policy import MetricRule, PromotionPolicy, load_policy
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def artifacts_gate(
     model_name: str, version: str, run_id: str, policy: PromotionPolicy, mlflow_client: Any
 ) -> list[Check]:
     """The ``artifacts`` gate's checks: each required artifact is in the version's run."""
-    from ml_tasks.evaluation.registry import artifact_exists
+    from ml_tasks.registry.models import artifact_exists
 
     checks = []
     for artifact in policy.gates.artifacts:
@@ -342,8 +342,8 @@ def decide(
 
     ``record``: also keep the verdict on the version (:func:`record_decision`).
     """
-    from ml_tasks.evaluation import pipeline
-    from ml_tasks.evaluation.registry import CHAMPION, alias_version, client
+    from ml_tasks.evaluation import records
+    from ml_tasks.registry.models import CHAMPION, alias_version, client
 
     if gate not in GATES:
         raise ValueError(f"unknown gate {gate!r}; known: {GATES}")
@@ -354,7 +354,7 @@ def decide(
     champion = alias_version(c, model_name, CHAMPION)
     evaluation = None
     if gate in NEEDS_EVALUATION:
-        evaluation = pipeline.load_evaluation(model_name, version, s)
+        evaluation = records.load_evaluation(model_name, version, s)
         if evaluation is None:
             return None
     if gate == "metrics":

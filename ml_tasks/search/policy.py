@@ -1,22 +1,18 @@
 """The search-index policy (``include/policies/search_index.yaml``) as typed settings.
 
 Every gate threshold lives in the YAML file. Unknown sections or keys are rejected when the file
-is loaded, so a typo fails the run with the key's name instead of silently using a default.
+is loaded (:mod:`ml_tasks.policy`), so a typo fails the run with the key's name instead of
+silently using a default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ml_tasks.policy import PolicyError, read_policy_file, reject_unknown, section
 from ml_tasks.settings import get_settings
-
-
-class PolicyError(ValueError):
-    """The search-index policy file is invalid."""
 
 
 @dataclass(frozen=True)
@@ -76,29 +72,20 @@ _SECTIONS = {
 
 
 def _section(name: str, cls: type, raw: Any) -> Any:
-    if raw is None:
-        return cls()
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{name}: expected a mapping, got {type(raw).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise PolicyError(f"{name}: unknown key(s) {', '.join(unknown)}")
-    values = {}
-    for key, value in raw.items():
+    def coerce(key: str, value: Any) -> Any:
+        # Every field has a scalar default: its type is the one the YAML value must take.
         kind = type(getattr(cls(), key))
         try:
-            values[key] = kind(value)
+            return kind(value)
         except (TypeError, ValueError):
             raise PolicyError(f"{name}.{key}: {value!r} is not a {kind.__name__}") from None
-    return cls(**values)
+
+    return section(name, cls, raw, coerce)
 
 
 def parse_policy(raw: dict[str, Any]) -> SearchPolicy:
     """Validate a policy mapping (as read from YAML)."""
-    unknown = sorted(set(raw) - {"name", "version", *_SECTIONS})
-    if unknown:
-        raise PolicyError(f"unknown section(s) {', '.join(unknown)}")
+    reject_unknown("search policy", raw, {"name", "version", *_SECTIONS}, what="section")
     policy = SearchPolicy(
         name=str(raw.get("name", "search_index")),
         version=int(raw.get("version", 1)),
@@ -115,11 +102,5 @@ def parse_policy(raw: dict[str, Any]) -> SearchPolicy:
 
 def load_policy(path: Path | None = None) -> SearchPolicy:
     """Read and validate the policy file (default: the settings' search_policy_path)."""
-    p = Path(path) if path is not None else get_settings().search_policy_path
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise PolicyError(f"search policy not found: {p}") from None
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{p}: expected a mapping at the top level")
+    raw, _ = read_policy_file(path or get_settings().search_policy_path, "search")
     return parse_policy(raw)

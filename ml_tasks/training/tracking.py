@@ -7,12 +7,12 @@ a retried task that finds a version registered from the same run only moves the 
 Each version carries, as tags, the training-set version and every source dataset version, the
 feature service, the code version, the Ray run it came from and ``model_sha256``, a digest of the
 logged model's files, verified again on the registered files before the ``challenger`` alias
-moves (and at every later release step, :mod:`ml_tasks.release.aliases`).
+moves (and at every later release step). Clients, digests and alias moves are
+:mod:`ml_tasks.registry`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -20,6 +20,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.registry.aliases import ReleaseContext, move_alias, verify_or_quarantine
+from ml_tasks.registry.digest import DIGEST_TAG, model_digest
+from ml_tasks.registry.models import CHALLENGER, client
 from ml_tasks.settings import REPO_ROOT, Settings, get_settings
 from ml_tasks.training.runner import TrainResult, finite
 from ml_tasks.training.spec import MODEL_NAME, TrainingPlan
@@ -27,17 +30,7 @@ from ml_tasks.training.spec import MODEL_NAME, TrainingPlan
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "failure_model"
-CHALLENGER = "challenger"
-DIGEST_TAG = "model_sha256"
 RUN_TAG = "ray_run_name"
-_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-# Written by MLflow into a download of ``models:/<name>/<version>`` (which name and version
-# were asked for), so it differs by how the model is addressed: not part of the model.
-_NOT_MODEL_FILES = {"registered_model_meta"}
-
-
-class DigestMismatch(RuntimeError):
-    """A model version's files do not match the digest recorded when it was registered."""
 
 
 def code_version(repo_root: Path = REPO_ROOT) -> str:
@@ -64,31 +57,6 @@ def code_version(repo_root: Path = REPO_ROOT) -> str:
     return "unknown"
 
 
-def client(settings: Settings | None = None) -> Any:
-    """An MlflowClient on the configured tracking and registry URIs (also set for fluent calls)."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    s = settings or get_settings()
-    # Per-file download progress bars would flood task logs.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    if s.mlflow_tracking_uri.startswith("sqlite:///"):
-        Path(s.mlflow_tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    # These also export MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI, which get_settings() reads:
-    # keep the environment as the operator set it, so settings stay the source of truth.
-    exported = {name: os.environ.get(name) for name in _MLFLOW_ENV}
-    mlflow.set_tracking_uri(s.mlflow_tracking_uri)
-    mlflow.set_registry_uri(s.mlflow_registry_uri)
-    for name, value in exported.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    return MlflowClient(tracking_uri=s.mlflow_tracking_uri, registry_uri=s.mlflow_registry_uri)
-
-
 def _experiment_id(mlflow_client: Any, settings: Settings) -> str:
     found = mlflow_client.get_experiment_by_name(EXPERIMENT)
     if found is not None:
@@ -101,58 +69,31 @@ def _experiment_id(mlflow_client: Any, settings: Settings) -> str:
     return mlflow_client.create_experiment(EXPERIMENT, artifact_location=location)
 
 
-def directory_digest(folder: str | Path) -> str:
-    """sha256 over the model's files: relative path and content, in sorted order."""
-    root = Path(folder)
-    outer = hashlib.sha256()
-    files = (p for p in root.rglob("*") if p.is_file() and p.name not in _NOT_MODEL_FILES)
-    for path in sorted(files):
-        inner = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda f=f: f.read(1 << 20), b""):
-                inner.update(block)
-        outer.update(path.relative_to(root).as_posix().encode() + b"\0")
-        outer.update(inner.hexdigest().encode() + b"\n")
-    return outer.hexdigest()
-
-
-def model_digest(model_uri: str) -> str:
-    """Digest of a logged model's files (``models:/...`` or ``runs:/...``)."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp)
-        return directory_digest(local)
-
-
-def verify_model_digest(version: str | int, settings: Settings | None = None) -> str:
-    """Recompute a registered version's digest and compare it with its ``model_sha256`` tag."""
-    c = client(settings)
-    mv = c.get_model_version(MODEL_NAME, str(version))
-    expected = mv.tags.get(DIGEST_TAG)
-    actual = model_digest(f"models:/{MODEL_NAME}/{version}")
-    if expected != actual:
-        raise DigestMismatch(
-            f"{MODEL_NAME} v{version}: files hash to {actual}, registered as {expected}"
-        )
-    return actual
-
-
-def _verify_before_challenger(
+def _make_challenger(
     mlflow_client: Any, version: str, plan: TrainingPlan, settings: Settings
 ) -> None:
-    """The release's digest checkpoint on the registered files before they become challenger.
+    """Verify the registered files (the release's digest checkpoint), then alias them challenger.
 
-    A mismatch quarantines the version and raises (see ``verify_or_quarantine``).
+    A mismatch quarantines the version and raises (see ``verify_or_quarantine``); the alias move
+    is recorded in the audit history like every other (nothing is recorded when a retry finds
+    the alias already there).
     """
-    from ml_tasks.release.aliases import ReleaseContext, verify_or_quarantine
-
+    context = ReleaseContext(actor="training", run_id=plan.run_id)
     verify_or_quarantine(
         mlflow_client,
         MODEL_NAME,
         version,
         stage="challenger registration",
-        context=ReleaseContext(actor="training", run_id=plan.run_id),
+        context=context,
+        settings=settings,
+    )
+    move_alias(
+        mlflow_client,
+        MODEL_NAME,
+        CHALLENGER,
+        version,
+        reason=f"registered from training run {plan.run_name}",
+        context=context,
         settings=settings,
     )
 
@@ -240,8 +181,7 @@ def log_and_register(
     c = client(s)
     existing = _existing_version(c, plan.run_name)
     if existing is not None:
-        _verify_before_challenger(c, existing.version, plan, s)
-        c.set_registered_model_alias(MODEL_NAME, CHALLENGER, existing.version)
+        _make_challenger(c, str(existing.version), plan, s)
         log.info(
             "%s v%s was already registered from run %s: alias %s set",
             MODEL_NAME,
@@ -350,8 +290,7 @@ def log_and_register(
         model_id=info.model_id,
     )
     version = str(mv.version)
-    _verify_before_challenger(c, version, plan, s)
-    c.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
+    _make_challenger(c, version, plan, s)
     log.info(
         "registered %s v%s (run %s, %s %.4f), alias %s",
         MODEL_NAME,

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ml_tasks.evaluation.registry import aliases, client
-from ml_tasks.release import history
-from ml_tasks.release.demo import gate_decisions, task_states
+from ml_platform_demo.steps.release import gate_decisions, task_states
+from ml_tasks.registry import history
+from ml_tasks.registry.models import aliases, client
 from tests import release_fixtures
 from tests.release_fixtures import MODEL, reset
 from tests.unit.release.tampering import tampered
@@ -67,7 +67,7 @@ def released(settings) -> dict[str, str]:
 
 
 def test_a_missing_evaluation_times_out_at_the_gates(story):
-    from ml_tasks.evaluation.pipeline import STATUS_TAG
+    from ml_tasks.evaluation.records import STATUS_TAG
 
     registry, s = story
     c = client(s)

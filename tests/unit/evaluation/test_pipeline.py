@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ml_tasks.evaluation import pipeline
-from ml_tasks.evaluation.registry import client, read_run_json
+from ml_tasks.evaluation import records
+from ml_tasks.registry.models import client, read_run_json
 from tests.release_fixtures import MODEL
 
 
@@ -38,7 +38,7 @@ def test_the_worse_challenger_measures_as_worse(evaluations):
 def test_everything_is_logged_to_the_challengers_run(release_registry, evaluations):
     c = client(release_registry.settings)
     mv = c.get_model_version(MODEL, release_registry.better)
-    assert mv.tags[pipeline.STATUS_TAG] == pipeline.COMPLETE
+    assert mv.tags[records.STATUS_TAG] == records.COMPLETE
     assert mv.tags["evaluation.champion_version"] == release_registry.good
     listed = {f.path for f in c.list_artifacts(mv.run_id, "evaluation")}
     assert {"evaluation/evaluation.json", "evaluation/report.html", "evaluation/plots"} <= listed
@@ -88,7 +88,7 @@ def test_a_changed_evaluation_file_is_detected(release_registry, evaluations, tm
     c = client(release_registry.settings)
     version = release_registry.worse
     run_id = c.get_model_version(MODEL, version).run_id
-    original = read_run_json(c, run_id, pipeline.EVALUATION_ARTIFACT)
+    original = read_run_json(c, run_id, records.EVALUATION_ARTIFACT)
     forged = {**original, "metrics": {**original["metrics"]}}
     forged["metrics"]["challenger"] = {**original["metrics"]["challenger"], "roc_auc": 0.99}
     folder = tmp_path / "evaluation"
@@ -96,13 +96,13 @@ def test_a_changed_evaluation_file_is_detected(release_registry, evaluations, tm
     try:
         (folder / "evaluation.json").write_text(json.dumps(forged, indent=2, sort_keys=True))
         c.log_artifact(run_id, str(folder / "evaluation.json"), "evaluation")
-        with pytest.raises(pipeline.EvaluationTampered, match="does not match"):
-            pipeline.load_evaluation(MODEL, version, release_registry.settings)
+        with pytest.raises(records.EvaluationTampered, match="does not match"):
+            records.load_evaluation(MODEL, version, release_registry.settings)
     finally:
         (folder / "evaluation.json").write_text(json.dumps(original, indent=2, sort_keys=True))
         c.log_artifact(run_id, str(folder / "evaluation.json"), "evaluation")
-    assert pipeline.load_evaluation(MODEL, version, release_registry.settings) == original
+    assert records.load_evaluation(MODEL, version, release_registry.settings) == original
 
 
 def test_a_version_that_does_not_exist_has_no_evaluation(release_registry):
-    assert pipeline.evaluation_status(MODEL, "999", release_registry.settings) is None
+    assert records.evaluation_status(MODEL, "999", release_registry.settings) is None

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from ml_tasks.evaluation.policy import load_policy
 from ml_tasks.evaluation.report import gate_verdicts, render_html
 from ml_tasks.evaluation.robustness import summarise
+from ml_tasks.release.policy import load_policy
 
 GOOD = {
     "roc_auc": 0.85,

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from ml_tasks.evaluation.policy import NoiseSpec, RobustnessSettings, UnitShift
+from ml_platform_demo.synthetic_training import SENSORS, feature_names, write_training_set
 from ml_tasks.evaluation.robustness import (
     gaussian_noise,
     missing_sensor,
@@ -19,7 +19,7 @@ from ml_tasks.evaluation.robustness import (
     sensor_columns,
     unit_shift,
 )
-from ml_tasks.training.synthetic import SENSORS, feature_names, write_training_set
+from ml_tasks.release.policy import NoiseSpec, RobustnessSettings, UnitShift
 
 SPEC = RobustnessSettings(
     metric="roc_auc",

@@ -26,8 +26,8 @@ def flip_a_byte(settings: Any, version: str) -> tuple[Path, bytes]:
 
 def lift_quarantine(settings: Any, version: str, status: str | None) -> None:
     """Remove the quarantine tags and put the ``release.status`` tag back as it was."""
-    from ml_tasks.evaluation.registry import client
-    from ml_tasks.release.aliases import QUARANTINE_TAG, STATUS_TAG
+    from ml_tasks.registry.aliases import QUARANTINE_TAG, STATUS_TAG
+    from ml_tasks.registry.models import client
 
     c = client(settings)
     for key in list(c.get_model_version(MODEL, version).tags):
@@ -45,7 +45,7 @@ def tampered(
 ) -> Generator[Callable[[], None], None, None]:
     """Inside: the version's files differ from what was registered (``now=False``: call the
     yielded function to tamper later). Afterwards: files restored, quarantine lifted."""
-    from ml_tasks.evaluation.registry import client
+    from ml_tasks.registry.models import client
 
     status = client(settings).get_model_version(MODEL, version).tags.get("release.status")
     done: list[tuple[Path, bytes]] = []

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ml_tasks.cli import main
-from ml_tasks.release import promotion
-from ml_tasks.release.aliases import ReleaseContext
+from ml_tasks.registry.aliases import ReleaseContext
+from ml_tasks.release import flip
 from tests.release_fixtures import MODEL, reset, set_aliases
 
 
@@ -28,8 +28,8 @@ def cli_env(release_registry, tmp_path, monkeypatch):
 def test_history_answers_which_version_was_champion_on_a_day(cli_env, capsys):
     registry, s = cli_env
     ctx = ReleaseContext.cli()
-    promotion.promote(MODEL, registry.good, context=ctx, settings=s)
-    promotion.promote(MODEL, registry.better, context=ctx, settings=s)
+    flip.promote(MODEL, registry.good, context=ctx, settings=s)
+    flip.promote(MODEL, registry.better, context=ctx, settings=s)
     today = datetime.now(UTC).date().isoformat()
     assert main(["history", "--model", MODEL, "--on", today]) == 0
     out = capsys.readouterr().out
@@ -47,8 +47,8 @@ def test_rollback_command_and_its_refusal(cli_env, capsys):
     assert main(["rollback", "--model", MODEL]) == 1
     assert "rollback refused: failure_model has no champion" in capsys.readouterr().err
     ctx = ReleaseContext.cli()
-    promotion.promote(MODEL, registry.good, context=ctx, settings=s)
-    promotion.promote(MODEL, registry.better, context=ctx, settings=s)
+    flip.promote(MODEL, registry.good, context=ctx, settings=s)
+    flip.promote(MODEL, registry.better, context=ctx, settings=s)
     assert main(["rollback", "--model", MODEL, "--reason", "INC-42"]) == 0
     out = capsys.readouterr().out
     assert f"champion v{registry.better} -> v{registry.good}" in out and "verified" in out

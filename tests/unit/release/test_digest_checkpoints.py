@@ -13,10 +13,11 @@ import logging
 
 import pytest
 
-from ml_tasks.evaluation.registry import aliases, client
-from ml_tasks.release import history, promotion
-from ml_tasks.release.aliases import ReleaseContext
-from ml_tasks.training.tracking import DigestMismatch
+from ml_tasks.registry import history
+from ml_tasks.registry.aliases import ReleaseContext
+from ml_tasks.registry.digest import DigestMismatch
+from ml_tasks.registry.models import aliases, client
+from ml_tasks.release import flip, staged
 from tests.model_fixtures import train_and_register
 from tests.release_fixtures import MODEL, reset, set_aliases
 from tests.unit.release.tampering import flip_a_byte, tampered
@@ -86,11 +87,11 @@ def test_evaluation_computes_no_metric_for_a_tampered_version(reg, caplog, monke
 
 def test_shadow_never_starts_for_a_tampered_version(reg, caplog):
     registry, s = reg
-    promotion.promote(MODEL, registry.good, context=CTX, settings=s)
+    flip.promote(MODEL, registry.good, context=CTX, settings=s)
     set_aliases(registry, challenger=registry.better)
     with tampered(s, registry.better):
         with pytest.raises(DigestMismatch, match="release stopped at shadow"):
-            promotion.shadow(MODEL, registry.better, context=CTX, settings=s)
+            staged.shadow(MODEL, registry.better, context=CTX, settings=s)
         events = assert_quarantined(s, registry.better, "shadow", caplog)
     assert not [e for e in events if e.alias == "shadow"]  # never set, not even briefly
     assert aliases(client(s), MODEL) == {"champion": registry.good}
@@ -109,12 +110,12 @@ def test_each_canary_step_is_refused_for_a_tampered_version(
     reg, caplog, monkeypatch, when, stage, traffic_before
 ):
     registry, s = reg
-    promotion.promote(MODEL, registry.good, context=CTX, settings=s)
+    flip.promote(MODEL, registry.good, context=CTX, settings=s)
     with tampered(s, registry.better, now=False) as tamper:
         if when == "before the canary":
             tamper()
         elif when == "once the canary alias is set":
-            real_move = promotion.move_alias
+            real_move = staged.move_alias
 
             def move_then_tamper(c, name, alias, version, **kwargs):
                 event = real_move(c, name, alias, version, **kwargs)
@@ -122,10 +123,10 @@ def test_each_canary_step_is_refused_for_a_tampered_version(
                     tamper()
                 return event
 
-            monkeypatch.setattr(promotion, "move_alias", move_then_tamper)
+            monkeypatch.setattr(staged, "move_alias", move_then_tamper)
         else:
             last = traffic_before[-1]
-            real_record = promotion.record_traffic
+            real_record = staged.record_traffic
 
             def record_then_tamper(c, name, version, percent, **kwargs):
                 event = real_record(c, name, version, percent, **kwargs)
@@ -133,9 +134,9 @@ def test_each_canary_step_is_refused_for_a_tampered_version(
                     tamper()
                 return event
 
-            monkeypatch.setattr(promotion, "record_traffic", record_then_tamper)
+            monkeypatch.setattr(staged, "record_traffic", record_then_tamper)
         with pytest.raises(DigestMismatch, match=f"release stopped at {stage}"):
-            promotion.canary(MODEL, registry.better, [10, 50, 100], context=CTX, settings=s)
+            staged.canary(MODEL, registry.better, [10, 50, 100], context=CTX, settings=s)
         events = assert_quarantined(s, registry.better, stage, caplog)
     traffic = [e.details["traffic_percent"] for e in events if e.action == "traffic"]
     assert traffic == traffic_before  # no step after the tampering got any traffic
@@ -148,16 +149,16 @@ def test_each_canary_step_is_refused_for_a_tampered_version(
 
 def test_the_flip_quarantines_a_tampered_canary_and_it_stays_refused(reg, caplog):
     registry, s = reg
-    promotion.promote(MODEL, registry.good, context=CTX, settings=s)
+    flip.promote(MODEL, registry.good, context=CTX, settings=s)
     set_aliases(registry, canary=registry.better, challenger=registry.better)
     with tampered(s, registry.better):
         with pytest.raises(DigestMismatch, match="release stopped at flip"):
-            promotion.promote(MODEL, registry.better, context=CTX, settings=s)
+            flip.promote(MODEL, registry.better, context=CTX, settings=s)
         assert_quarantined(s, registry.better, "flip", caplog)
         # Not left on @canary (the defect): no alias at all, the champion untouched.
         assert aliases(client(s), MODEL) == {"champion": registry.good}
         flip_a_byte(s, registry.better)  # the same bit back: the files match again
         # Sound bytes do not lift the quarantine: a person does, after looking.
         with pytest.raises(DigestMismatch, match="is quarantined"):
-            promotion.promote(MODEL, registry.better, context=CTX, settings=s)
+            flip.promote(MODEL, registry.better, context=CTX, settings=s)
     assert aliases(client(s), MODEL) == {"champion": registry.good}

@@ -16,8 +16,8 @@ from fractions import Fraction
 
 import pytest
 
-from ml_tasks.evaluation.policy import MetricRule, load_policy
 from ml_tasks.release import gates
+from ml_tasks.release.policy import MetricRule, load_policy
 
 POLICY = load_policy()
 UP, DOWN = math.inf, -math.inf

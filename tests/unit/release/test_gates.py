@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from ml_tasks.evaluation.policy import load_policy
 from ml_tasks.release import gates
+from ml_tasks.release.policy import load_policy
 from tests.release_fixtures import MODEL, cheap_policy, reset, set_aliases
 
 
@@ -71,7 +71,7 @@ def test_an_evaluation_against_a_replaced_champion_is_stale(release_registry, ev
 
 
 def test_a_missing_artifact_blocks(release_registry, policy):
-    from ml_tasks.evaluation.registry import client
+    from ml_tasks.registry.models import client
 
     c = client(release_registry.settings)
     run_id = c.get_model_version(MODEL, release_registry.good).run_id
@@ -135,9 +135,9 @@ def test_drift_alarm_closes_the_gate_through_the_monitoring_status(
 
 
 def test_decide_waits_while_there_is_no_evaluation(release_registry, monkeypatch):
-    from ml_tasks.evaluation import pipeline
+    from ml_tasks.evaluation import records
 
-    monkeypatch.setattr(pipeline, "load_evaluation", lambda *a, **k: None)
+    monkeypatch.setattr(records, "load_evaluation", lambda *a, **k: None)
     s = release_registry.settings
     assert gates.decide("metrics", MODEL, release_registry.good, settings=s) is None
     assert gates.decide("drift", MODEL, release_registry.good, settings=s) is not None

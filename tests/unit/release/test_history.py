@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from ml_tasks.release import history
-from ml_tasks.release.history import AliasEvent
+from ml_tasks.registry import history
+from ml_tasks.registry.history import AliasEvent
 
 
 def ev(alias, action, frm, to, at, reason="r"):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from ml_tasks.cli import main
-from ml_tasks.evaluation.registry import aliases, client
-from ml_tasks.release import gates, history, promotion
-from ml_tasks.release.aliases import ReleaseContext
+from ml_tasks.registry import history
+from ml_tasks.registry.aliases import ReleaseContext
+from ml_tasks.registry.models import aliases, client
+from ml_tasks.release import flip, gates, rollback
 from tests.release_fixtures import MODEL, reset, set_aliases
 
 CTX = ReleaseContext(actor="test", dag_id="rollback_model", run_id="unit")
@@ -29,8 +30,8 @@ def story(release_registry, evaluations, tmp_path, monkeypatch):
     monkeypatch.setenv("PLATFORM_HOME", str(s.platform_home))
     monkeypatch.setenv("PLATFORM_RELEASE_HISTORY_URI", s.release_history_uri)
     monkeypatch.setenv("PLATFORM_PROMOTION_POLICY", str(reg.policy_path))
-    promotion.promote(MODEL, reg.good, context=CTX, settings=s)
-    promotion.promote(MODEL, reg.better, context=CTX, settings=s)
+    flip.promote(MODEL, reg.good, context=CTX, settings=s)
+    flip.promote(MODEL, reg.better, context=CTX, settings=s)
     yield reg, s
     reset(reg)
 
@@ -46,14 +47,14 @@ def test_rollback_to_a_blocked_never_champion_version_is_refused(story, capsys):
     c = client(s)
     before = aliases(c, MODEL)
     events_before = len(history.read_events(MODEL, s))
-    with pytest.raises(promotion.RollbackRefused) as err:
-        promotion.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", settings=s)
+    with pytest.raises(rollback.RollbackRefused) as err:
+        rollback.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", settings=s)
     message = str(err.value)
     assert f"refusing to roll back {MODEL} to v{registry.worse}" in message
     assert "--force" in message
     block_at_the_gates(registry, s)
-    with pytest.raises(promotion.RollbackRefused) as err:
-        promotion.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", settings=s)
+    with pytest.raises(rollback.RollbackRefused) as err:
+        rollback.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", settings=s)
     assert "was never champion and was blocked by the promotion gate(s) metrics" in str(err.value)
     # The CLI says the same and exits 1.
     assert main(["rollback", "--model", MODEL, "--to-version", registry.worse]) == 1
@@ -94,16 +95,16 @@ def test_a_blocked_version_never_becomes_previous_champion(story):
     block_at_the_gates(registry, s)
     c = client(s)
     # Forced in (recorded), then the next release: worse must not be kept for rollback.
-    promotion.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", force=True, settings=s)
-    promotion.promote(MODEL, registry.better, context=CTX, settings=s)
+    rollback.rollback(MODEL, registry.worse, context=CTX, reason="INC-9", force=True, settings=s)
+    flip.promote(MODEL, registry.better, context=CTX, settings=s)
     assert aliases(c, MODEL) == {"champion": registry.better}
     assert c.get_model_version(MODEL, registry.worse).tags["release.status"] == "retired"
-    with pytest.raises(promotion.RollbackRefused, match="no @previous_champion"):
-        promotion.rollback(MODEL, context=CTX, settings=s)
+    with pytest.raises(rollback.RollbackRefused, match="no @previous_champion"):
+        rollback.rollback(MODEL, context=CTX, settings=s)
     # better took over from worse; rolling back onto better must not make worse its way back.
-    promotion.promote(MODEL, registry.good, context=CTX, settings=s)
+    flip.promote(MODEL, registry.good, context=CTX, settings=s)
     assert aliases(c, MODEL) == {"champion": registry.good, "previous_champion": registry.better}
-    promotion.rollback(MODEL, context=CTX, reason="one step back", settings=s)
+    rollback.rollback(MODEL, context=CTX, reason="one step back", settings=s)
     assert aliases(c, MODEL) == {"champion": registry.better}
     assert registry.worse not in {
         e.to_version for e in history.read_events(MODEL, s) if e.alias == "previous_champion"
@@ -114,7 +115,7 @@ def test_a_champion_moved_outside_the_release_is_not_kept_for_rollback(story):
     registry, s = story
     # worse became champion without the release (by hand, or by the old unchecked rollback).
     set_aliases(registry, champion=registry.worse)
-    result = promotion.promote(MODEL, registry.better, context=CTX, settings=s)
+    result = flip.promote(MODEL, registry.better, context=CTX, settings=s)
     assert result["previous_champion"] == registry.good  # the released one stays the way back
     assert aliases(client(s), MODEL) == {
         "champion": registry.better,
@@ -124,7 +125,7 @@ def test_a_champion_moved_outside_the_release_is_not_kept_for_rollback(story):
 
 def test_released_versions_stay_rollback_targets(story):
     registry, s = story
-    result = promotion.rollback(MODEL, registry.good, context=CTX, reason="INC-10", settings=s)
+    result = rollback.rollback(MODEL, registry.good, context=CTX, reason="INC-10", settings=s)
     assert result["to_version"] == registry.good and not result["forced"]
     assert "was champion" in result["release_record"]
     # Never champion, but every gate passed (the verdicts the gate sensors keep): a target.
@@ -132,7 +133,7 @@ def test_released_versions_stay_rollback_targets(story):
     for gate in gates.GATES:
         c.set_model_version_tag(MODEL, registry.worse, f"gate.{gate}", "passed")
     try:
-        result = promotion.rollback(MODEL, registry.worse, context=CTX, reason="x", settings=s)
+        result = rollback.rollback(MODEL, registry.worse, context=CTX, reason="x", settings=s)
         assert result["release_record"] == f"v{registry.worse} passed every promotion gate"
     finally:  # worse as the rest of the session knows it: blocked, nothing else recorded
         for gate in gates.GATES:

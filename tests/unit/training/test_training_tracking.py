@@ -10,12 +10,16 @@ import pytest
 import xgboost as xgb
 from mlflow import MlflowClient
 
+from ml_tasks.registry import history
+from ml_tasks.registry.aliases import ModelQuarantined, ReleaseContext, verify_or_quarantine
+from ml_tasks.registry.models import aliases
 from ml_tasks.training import data, pipeline, tracking
 from ml_tasks.training.loop import MODEL_FILE
 from ml_tasks.training.runner import TrainResult
 from ml_tasks.training.spec import MODEL_NAME
 
 ROUNDS, BEST = 12, 7
+CTX = ReleaseContext(actor="test")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +102,9 @@ def test_registered_version_carries_lineage_and_the_challenger_alias_and_predict
     assert tags["feature_service"] == "failure_model_v1"
     assert tags["ray_run_name"] == plan.run_name
     assert tags["code_version"] == tracking.code_version() != ""
-    assert tags["model_sha256"] == tracking.verify_model_digest("1", settings)
+    assert tags["model_sha256"] == verify_or_quarantine(
+        client, MODEL_NAME, "1", stage="test", context=CTX, settings=settings
+    )
 
     run = client.get_run(version.run_id)
     assert run.data.params["rounds_trained"] == str(ROUNDS)
@@ -132,14 +138,19 @@ def test_registration_is_idempotent_and_a_tampered_model_is_detected(finished_ru
     assert again["model_sha256"] == first["model_sha256"]
     client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_registry_uri)
     assert len(client.search_model_versions(f"name = '{MODEL_NAME}'")) == 1
+    # The challenger alias moved once, recorded in the audit history like every alias move.
+    moves = [e for e in history.read_events(MODEL_NAME, settings) if e.alias == "challenger"]
+    assert [(e.action, e.to_version, e.actor) for e in moves] == [("set", "1", "training")]
 
     source = client.get_model_version(MODEL_NAME, "1").source
     model_id = source.removeprefix("models:/")
     location = client.get_logged_model(model_id).artifact_location
     model_file = Path(location.removeprefix("file://")) / "model.ubj"
     model_file.write_bytes(model_file.read_bytes() + b"\0")
-    with pytest.raises(tracking.DigestMismatch, match="v1"):
-        tracking.verify_model_digest("1", settings)
+    with pytest.raises(ModelQuarantined, match="v1"):
+        verify_or_quarantine(client, MODEL_NAME, "1", stage="test", context=CTX, settings=settings)
+    assert client.get_model_version(MODEL_NAME, "1").tags["quarantined"] == "digest_mismatch"
+    assert aliases(client, MODEL_NAME) == {}  # challenger taken off the tampered version
 
 
 def test_code_version_reads_git_without_running_it(tmp_path, monkeypatch):

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ml_tasks.evaluation.registry import CANARY, alias_version, aliases
-from ml_tasks.release import history
+from ml_tasks.registry import history
+from ml_tasks.registry.digest import DigestMismatch, digest_problem
+from ml_tasks.registry.models import CANARY, alias_version, aliases
 from ml_tasks.settings import Settings, get_settings
-from ml_tasks.training.tracking import DIGEST_TAG, DigestMismatch
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +141,6 @@ def set_status(mlflow_client: Any, model_name: str, version: str, status: str) -
         f"{STATUS_TAG}_at",
         datetime.now(UTC).isoformat(timespec="seconds"),
     )
-
-
-def digest_problem(mlflow_client: Any, model_name: str, version: str) -> tuple[str, str | None]:
-    """The digest of the version's files now, and what is wrong with it (None: it matches)."""
-    from ml_tasks.training.tracking import model_digest
-
-    mv = mlflow_client.get_model_version(model_name, str(version))
-    expected = (mv.tags or {}).get(DIGEST_TAG)
-    actual = model_digest(f"models:/{model_name}/{version}")
-    if not expected:
-        return actual, f"{model_name} v{version} has no {DIGEST_TAG} tag to verify against"
-    if actual != expected:
-        return actual, (
-            f"{model_name} v{version}: model files hash to {actual[:16]}..., registered as "
-            f"{expected[:16]}... (the artifact changed after registration)"
-        )
-    return actual, None
 
 
 def verify_or_quarantine(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ml_tasks.evaluation.policy import (
+from ml_tasks.release.policy import (
     METRIC_DIRECTIONS,
     PolicyError,
     load_policy,

@@ -7,8 +7,10 @@ worse): that is a fact about the metric, not a tolerance.
 
 Each gated metric has, in the manner of MLflow's ``MetricThreshold``, an absolute bound and a
 tolerated regression against the champion, absolute and relative; all given bounds must hold.
-Unknown keys, metrics and perturbations are rejected when the file is loaded, so a typo fails the
-run with its name instead of silently dropping a rule.
+Unknown keys (:mod:`ml_tasks.policy`), metrics and perturbations are rejected when the file is
+loaded, so a typo fails the run with its name instead of silently dropping a rule. The policy
+lives next to the gates that apply it (:mod:`ml_tasks.release.gates`); the evaluation reads its
+``evaluation`` and ``robustness`` knobs from it too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.policy import PolicyError, mapping, read_policy_file, reject_unknown, section
 from ml_tasks.settings import Settings, get_settings
 
 # Metric -> whether a higher value is better. These are the metrics an evaluation produces.
@@ -38,10 +41,6 @@ METRIC_DIRECTIONS: dict[str, bool] = {
 PERTURBATIONS = ("gaussian_noise", "missing_sensor", "unit_shift")
 STATISTICS = ("point", "upper_ci")
 ROBUSTNESS_METRICS = ("roc_auc", "pr_auc")
-
-
-class PolicyError(ValueError):
-    """The promotion policy file is invalid."""
 
 
 @dataclass(frozen=True)
@@ -168,34 +167,13 @@ class PromotionPolicy:
         return asdict(self)
 
 
-def _reject_unknown(where: str, raw: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise PolicyError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
-
-
-def _mapping(where: str, raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    return raw
-
-
-def _plain(where: str, cls: type, raw: Any) -> Any:
-    raw = _mapping(where, raw)
-    known = {f.name for f in fields(cls)}
-    _reject_unknown(where, raw, known)
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-
-
 def _robustness(raw: Any) -> RobustnessSettings:
-    raw = dict(_mapping("robustness", raw))
-    _reject_unknown("robustness", raw, {f.name for f in fields(RobustnessSettings)})
-    noise = _plain("robustness.gaussian_noise", NoiseSpec, raw.pop("gaussian_noise", None))
+    raw = dict(mapping("robustness", raw))
+    reject_unknown("robustness", raw, {f.name for f in fields(RobustnessSettings)})
+    noise = section("robustness.gaussian_noise", NoiseSpec, raw.pop("gaussian_noise", None))
     shifts = []
     for i, item in enumerate(raw.pop("unit_shifts", None) or []):
-        shifts.append(_plain(f"robustness.unit_shifts[{i}]", UnitShift, item))
+        shifts.append(section(f"robustness.unit_shifts[{i}]", UnitShift, item))
     sensors = tuple(raw.pop("sensors", None) or ())
     return RobustnessSettings(
         **raw, sensors=sensors, gaussian_noise=noise, unit_shifts=tuple(shifts)
@@ -203,30 +181,30 @@ def _robustness(raw: Any) -> RobustnessSettings:
 
 
 def _gates(raw: Any) -> GatePolicy:
-    raw = _mapping("gates", raw)
-    _reject_unknown("gates", raw, {"metrics", "robustness", "artifacts", "drift"})
+    raw = mapping("gates", raw)
+    reject_unknown("gates", raw, {"metrics", "robustness", "artifacts", "drift"})
     metrics = []
-    for name, bounds in _mapping("gates.metrics", raw.get("metrics")).items():
+    for name, bounds in mapping("gates.metrics", raw.get("metrics")).items():
         if name not in METRIC_DIRECTIONS:
             raise PolicyError(
                 f"gates.metrics: unknown metric {name!r}; known: {sorted(METRIC_DIRECTIONS)}"
             )
-        bounds = _mapping(f"gates.metrics.{name}", bounds)
+        bounds = mapping(f"gates.metrics.{name}", bounds)
         known = {f.name for f in fields(MetricRule)} - {"metric"}
-        _reject_unknown(f"gates.metrics.{name}", bounds, known)
+        reject_unknown(f"gates.metrics.{name}", bounds, known)
         metrics.append(
             MetricRule(
                 metric=name, **{k: None if v is None else float(v) for k, v in bounds.items()}
             )
         )
     robustness = []
-    for kind, spec in _mapping("gates.robustness", raw.get("robustness")).items():
+    for kind, spec in mapping("gates.robustness", raw.get("robustness")).items():
         if kind not in PERTURBATIONS:
             raise PolicyError(
                 f"gates.robustness: unknown perturbation {kind!r}; known: {PERTURBATIONS}"
             )
-        spec = _mapping(f"gates.robustness.{kind}", spec)
-        _reject_unknown(f"gates.robustness.{kind}", spec, {"max_drop"})
+        spec = mapping(f"gates.robustness.{kind}", spec)
+        reject_unknown(f"gates.robustness.{kind}", spec, {"max_drop"})
         if spec.get("max_drop") is None:
             raise PolicyError(f"gates.robustness.{kind}: max_drop is required")
         robustness.append(RobustnessRule(kind, float(spec["max_drop"])))
@@ -235,14 +213,14 @@ def _gates(raw: Any) -> GatePolicy:
         raise PolicyError("gates.artifacts: expected a list of artifact paths")
     drift = None
     if "drift" in raw:  # absent key: no drift rule at all
-        drift = _plain("gates.drift", DriftRule, raw["drift"])
+        drift = section("gates.drift", DriftRule, raw["drift"])
     return GatePolicy(tuple(metrics), tuple(robustness), tuple(artifacts), drift)
 
 
 def _release(raw: Any) -> ReleasePolicy:
-    raw = _mapping("release", raw)
-    _reject_unknown("release", raw, {"shadow"})
-    return ReleasePolicy(shadow=_plain("release.shadow", ShadowPolicy, raw.get("shadow")))
+    raw = mapping("release", raw)
+    reject_unknown("release", raw, {"shadow"})
+    return ReleasePolicy(shadow=section("release.shadow", ShadowPolicy, raw.get("shadow")))
 
 
 def parse_policy(
@@ -250,10 +228,10 @@ def parse_policy(
 ) -> PromotionPolicy:
     """Build and validate a policy from its parsed YAML."""
     top = {"name", "version", "model_name", "evaluation", "robustness", "gates", "release"}
-    _reject_unknown("policy", raw, top)
+    reject_unknown("policy", raw, top)
     policy = PromotionPolicy(
         **{k: raw[k] for k in ("name", "version", "model_name") if k in raw},
-        evaluation=_plain("evaluation", EvaluationSettings, raw.get("evaluation")),
+        evaluation=section("evaluation", EvaluationSettings, raw.get("evaluation")),
         robustness=_robustness(raw.get("robustness")),
         gates=_gates(raw.get("gates")),
         release=_release(raw.get("release")),
@@ -311,14 +289,6 @@ def load_policy(
     path: str | Path | None = None, settings: Settings | None = None
 ) -> PromotionPolicy:
     """Read the policy file (default: the settings' ``promotion_policy_path``)."""
-    import yaml
-
     target = Path(path) if path is not None else (settings or get_settings()).promotion_policy_path
-    try:
-        text = target.read_text()
-    except FileNotFoundError as err:
-        raise PolicyError(f"promotion policy not found: {target}") from err
-    raw = yaml.safe_load(text)
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{target}: expected a mapping at the top level")
+    raw, text = read_policy_file(target, "promotion")
     return parse_policy(raw, path=str(target), sha256=hashlib.sha256(text.encode()).hexdigest())

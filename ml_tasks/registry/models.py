@@ -1,4 +1,4 @@
-"""Registered model versions as the evaluation and release steps need them.
+"""Registered model versions: the MLflow client, alias and version resolution, lineage, scorers.
 
 A version's identity comes from the MLflow registry (aliases, version tags written by
 :mod:`ml_tasks.training.tracking`), its lineage from the ``training/lineage.json`` artifact of the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ PREVIOUS_CHAMPION = "previous_champion"
 CANARY = "canary"
 SHADOW = "shadow"
 LINEAGE_ARTIFACT = "training/lineage.json"
+_MLFLOW_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 class ModelNotFound(LookupError):
@@ -75,10 +77,28 @@ class ModelVersion:
 
 
 def client(settings: Settings | None = None) -> Any:
-    """The MlflowClient the training code uses (same URIs, same artifact settings)."""
-    from ml_tasks.training import tracking
+    """An MlflowClient on the configured tracking and registry URIs (also set for fluent calls)."""
+    import mlflow
+    from mlflow import MlflowClient
 
-    return tracking.client(settings or get_settings())
+    s = settings or get_settings()
+    # Per-file download progress bars would flood task logs.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if s.mlflow_tracking_uri.startswith("sqlite:///"):
+        Path(s.mlflow_tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    # These also export MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI, which get_settings() reads:
+    # keep the environment as the operator set it, so settings stay the source of truth.
+    exported = {name: os.environ.get(name) for name in _MLFLOW_ENV}
+    mlflow.set_tracking_uri(s.mlflow_tracking_uri)
+    mlflow.set_registry_uri(s.mlflow_registry_uri)
+    for name, value in exported.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return MlflowClient(tracking_uri=s.mlflow_tracking_uri, registry_uri=s.mlflow_registry_uri)
 
 
 def registry_exists(settings: Settings | None = None) -> bool:
