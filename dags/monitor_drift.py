@@ -65,9 +65,7 @@ from ml_platform_airflow.timetables import LandingDayTimetable
         "owner": "platform-ml",
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": PlatformAlertNotifier(
-            title="Drift monitoring failed: {{ ti.task_id }} {{ data_interval_start | ds }}"
-        ),
+        "on_failure_callback": PlatformAlertNotifier(title="Drift monitoring failed"),
     },
     params={
         "model_name": Param(

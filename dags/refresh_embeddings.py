@@ -61,9 +61,7 @@ from ml_platform_airflow.timetables import LandingDayTimetable
         "owner": "platform-ml",
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": PlatformAlertNotifier(
-            title="Search index refresh failed: {{ ti.task_id }}"
-        ),
+        "on_failure_callback": PlatformAlertNotifier(title="Search index refresh failed"),
     },
     params={
         "snapshot_date": Param(

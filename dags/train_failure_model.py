@@ -67,9 +67,7 @@ from ml_platform_airflow.sensors import (
         "owner": "platform-ml",
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
-        "on_failure_callback": PlatformAlertNotifier(
-            title="Training failed: {{ ti.task_id }} ({{ run_id }})"
-        ),
+        "on_failure_callback": PlatformAlertNotifier(title="Training failed"),
     },
     params={
         "start": Param(

@@ -43,6 +43,23 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
                 assert task.retries >= 1, f"{dag_id}.{task.task_id}: no retries"
 
 
+def test_alert_titles_are_plain_text(dagbag):
+    """Notifiers render no templates (see ml_platform_airflow.notifiers): a ``{{ }}`` in a title
+    would reach the alert verbatim. The task, run and interval are fields of the alert."""
+    from ml_platform_airflow.notifiers import PlatformAlertNotifier
+
+    checked = 0
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            for name in ("on_failure_callback", "on_success_callback"):
+                callbacks = getattr(task, name) or []
+                for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
+                    if isinstance(callback, PlatformAlertNotifier):
+                        assert "{" not in callback.title, f"{dag_id}.{task.task_id}: {name}"
+                        checked += 1
+    assert checked, "no alerting callbacks found"
+
+
 DAILY_DAGS = ("elt_telemetry", "monitor_drift", "refresh_embeddings")
 
 
