@@ -26,9 +26,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
-    from ml_platform_demo import services
+    from ml_platform_demo import backfill
 
-    return services.main_backfill(args)
+    return backfill.main_backfill(args)
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
@@ -67,7 +67,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m ml_platform_demo`` parser with every subcommand."""
-    from ml_platform_demo import generate, services
+    from ml_platform_demo import backfill, generate, services
 
     parser = argparse.ArgumentParser(prog="python -m ml_platform_demo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,9 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_arguments(gen)
     gen.set_defaults(func=_cmd_generate)
 
-    backfill = sub.add_parser("backfill", help="run an Airflow backfill to completion (embedded)")
-    services.add_backfill_arguments(backfill)
-    backfill.set_defaults(func=_cmd_backfill)
+    backfill_parser = sub.add_parser(
+        "backfill", help="run an Airflow backfill to completion (embedded)"
+    )
+    backfill.add_backfill_arguments(backfill_parser)
+    backfill_parser.set_defaults(func=_cmd_backfill)
 
     ui = sub.add_parser("ui", help="the Airflow UI with the project's DAGs (Ctrl-C stops it)")
     services.add_ui_arguments(ui)

@@ -1,15 +1,17 @@
-"""Run the embedded Airflow's long-lived services: backfills through the scheduler, and the UI.
+"""Run the embedded Airflow's long-lived services: the UI, and the services a backfill needs.
 
 Airflow 3 splits into separate processes: the **scheduler** (creates task instances and runs
 them with the LocalExecutor), the **dag-processor** (parses ``dags/`` into serialized DAGs),
 the **triggerer** (deferred tasks) and the **api-server** (UI, REST API and the *Execution
 API* that every task process reports to). A backfill therefore needs at least the api-server
-and the scheduler; ``airflow backfill create`` only writes queued runs.
+and the scheduler (:mod:`ml_platform_demo.backfill`); ``airflow backfill create`` only writes
+queued runs.
 
 Every service starts in its own process group (session) with its output in
 ``<AIRFLOW_HOME>/logs/services/<name>.log`` and a PID file in ``<AIRFLOW_HOME>/pids/``; stopping
 sends SIGTERM to the group and to every descendant (task processes move to their own groups),
-waits, then SIGKILLs what is left, because LocalExecutor workers ignore SIGTERM.
+waits, then SIGKILLs what is left, because LocalExecutor workers ignore SIGTERM. This module
+reads Airflow's state only through the API server's health endpoint and ``airflow jobs check``.
 
 Usage::
 
@@ -34,18 +36,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from ml_tasks.cli_args import iso_date as _date
 from ml_tasks.settings import Settings, airflow_env, get_settings
 
-BACKFILL_COMPONENTS = ("api-server", "scheduler")
 UI_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-TERMINAL_STATES = frozenset({"success", "failed"})
 # Components whose liveness the API server's health endpoint reports (by its JSON key).
 HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
 # Stop the producers of work before the API server their task processes report to.
@@ -419,365 +418,34 @@ def running_services(
                 stop_services(services, grace_s)
 
 
-# --------------------------------------------------------------------------- backfill
-
-
-def _airflow_cli(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run one ``airflow`` CLI command; raise with its output when it fails."""
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"airflow {' '.join(args)} failed ({result.returncode}):\n"
-            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    return result
-
-
-def _orm(settings: Settings) -> None:
-    """Make the Airflow ORM in this process point at the embedded metadata DB."""
-    from ml_tasks.orchestration import use_embedded_airflow
-
-    use_embedded_airflow(settings)
-    from airflow.configuration import conf
-
-    configured = conf.get("database", "sql_alchemy_conn")
-    if configured != settings.airflow_db_uri:
-        # Airflow reads its config once, at first import: too late to repoint this process.
-        raise RuntimeError(
-            f"airflow was imported in this process with DB {configured!r}, not "
-            f"{settings.airflow_db_uri!r}; run the backfill in a fresh process "
-            "(python -m ml_platform_demo backfill ...)"
-        )
-
-
-@dataclass
-class _PauseState:
-    """What :func:`_unpause_for_backfill` changed, so it can be put back."""
-
-    was_paused: bool
-    next_dagrun_create_after: datetime | None
-
-
-def _unpause_for_backfill(dag_id: str) -> _PauseState:
-    """Unpause ``dag_id`` (the scheduler runs no task of a paused DAG, backfills included).
-
-    A paused DAG is unpaused for the backfill only: its next *scheduled* run is suppressed
-    (``next_dagrun_create_after`` cleared) so the scheduler does not also start the latest
-    daily interval, whose landing data usually does not exist. Nothing recomputes that field
-    while no dag-processor runs, which is why backfills run without one.
-    """
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        dag_model = session.get(DagModel, dag_id)
-        if dag_model is None:
-            raise KeyError(f"DAG {dag_id!r} is not in the Airflow DB (import errors?)")
-        state = _PauseState(bool(dag_model.is_paused), dag_model.next_dagrun_create_after)
-        if state.was_paused:
-            dag_model.next_dagrun_create_after = None
-            dag_model.is_paused = False
-    return state
-
-
-def _restore_pause(dag_id: str, state: _PauseState) -> None:
-    """Pause the DAG again if the backfill unpaused it, with its schedule fields as before."""
-    if not state.was_paused:
-        return
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        dag_model = session.get(DagModel, dag_id)
-        if dag_model is not None:
-            dag_model.is_paused = True
-            dag_model.next_dagrun_create_after = state.next_dagrun_create_after
-
-
-def _latest_backfill_id(dag_id: str) -> int:
-    from airflow.models.backfill import Backfill
-    from airflow.utils.session import create_session
-    from sqlalchemy import func, select
-
-    with create_session() as session:
-        return session.scalar(select(func.max(Backfill.id)).where(Backfill.dag_id == dag_id)) or 0
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """One logical date of a backfill: its run's state, or why no run was created."""
-
-    logical_date: datetime
-    state: str
-    interval_start: datetime | None
-    interval_end: datetime | None
-
-    def line(self) -> str:
-        if self.interval_start is None or self.interval_end is None:
-            interval = "-"
-        else:
-            interval = f"[{self.interval_start:%Y-%m-%dT%H:%M}, {self.interval_end:%Y-%m-%dT%H:%M})"
-        return f"  {self.logical_date.isoformat():<27} {interval:<36} {self.state}"
-
-
-def _backfill_runs(backfill_id: int) -> list[RunStatus]:
-    """The backfill's runs in order; a date it skipped shows as ``not_created:<reason>``."""
-    from airflow.models.backfill import BackfillDagRun
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    query = (
-        select(
-            BackfillDagRun.logical_date,
-            BackfillDagRun.exception_reason,
-            DagRun.state,
-            DagRun.data_interval_start,
-            DagRun.data_interval_end,
-        )
-        .outerjoin(DagRun, DagRun.id == BackfillDagRun.dag_run_id)
-        .where(BackfillDagRun.backfill_id == backfill_id)
-        .order_by(BackfillDagRun.sort_ordinal)
-    )
-    with create_session() as session:
-        rows = session.execute(query).all()
-    return [
-        RunStatus(
-            logical_date=logical,
-            state=str(state) if state is not None else f"not_created:{reason}",
-            interval_start=start,
-            interval_end=end,
-        )
-        for logical, reason, state, start, end in rows
-    ]
-
-
-def _complete_finished_backfills(dag_id: str) -> None:
-    """Mark ``dag_id``'s backfills whose runs all finished as completed.
-
-    The scheduler does the same, but only every 30 s; a backfill whose last run ended just
-    before the services stopped would otherwise stay "active" and block the next
-    ``backfill create`` ("There can be only one running backfill per Dag").
-    """
-    from airflow.models.backfill import Backfill
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-    from sqlalchemy import exists, select, update
-
-    unfinished = exists(
-        select(DagRun.id).where(
-            DagRun.backfill_id == Backfill.id,
-            DagRun.state.in_((DagRunState.QUEUED, DagRunState.RUNNING)),
-        )
-    )
-    with create_session() as session:
-        session.execute(
-            update(Backfill)
-            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None), ~unfinished)
-            .values(completed_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _cancel_backfill(backfill_id: int) -> None:
-    """Cancel like ``PUT /api/v2/backfills/{id}/cancel``, and also fail its running runs.
-
-    The API pauses the backfill, fails its queued runs and marks it completed; without that
-    a timed-out backfill stays active and the next ``backfill create`` for the DAG is refused
-    ("There can be only one running backfill per Dag"). Running runs are marked failed too
-    (as "Mark failed" in the UI does): left "running" behind stopped services, the next
-    backfill would skip their days as in flight until a scheduler times their tasks out.
-    """
-    from airflow.models.backfill import Backfill, BackfillDagRun
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-    from sqlalchemy import select, update
-
-    run_ids = select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill_id)
-    with create_session() as session:
-        backfill = session.get(Backfill, backfill_id)
-        if backfill is None or backfill.completed_at is not None:
-            return
-        backfill.is_paused = True
-        session.commit()  # first, so the scheduler starts no further run
-        session.execute(
-            update(DagRun)
-            .where(DagRun.id.in_(run_ids), DagRun.state == DagRunState.QUEUED)
-            .values(state=DagRunState.FAILED)
-            .execution_options(synchronize_session=False)
-        )
-        running = session.scalars(
-            select(DagRun.run_id).where(DagRun.id.in_(run_ids), DagRun.state == DagRunState.RUNNING)
-        ).all()
-        dag_id = backfill.dag_id
-        session.commit()  # SQLite: release the write lock before other sessions write
-    _fail_runs(dag_id, list(running))
-    with create_session() as session:
-        session.execute(
-            update(Backfill)
-            .where(Backfill.id == backfill_id)
-            .values(completed_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _fail_runs(dag_id: str, run_ids: list[str]) -> None:
-    """Mark runs and their unfinished task instances failed (running tasks get terminated)."""
-    if not run_ids:
-        return
-    from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
-    from airflow.models.serialized_dag import SerializedDagModel
-
-    dag = SerializedDagModel.get_dag(dag_id)
-    if dag is None:
-        return
-    for run_id in run_ids:
-        set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True)
-
-
-def _wait_for_backfill(
-    backfill_id: int, timeout_s: float, services: Services, poll_s: float = 2.0
-) -> bool:
-    """Poll until every run is terminal, printing state changes; False on timeout."""
-    deadline = time.monotonic() + timeout_s
-    seen: dict[datetime, str] = {}
-    while True:
-        services.check_alive()
-        runs = _backfill_runs(backfill_id)
-        for run in runs:
-            if seen.get(run.logical_date) != run.state:
-                seen[run.logical_date] = run.state
-                print(run.line(), flush=True)
-        if runs and all(
-            r.state in TERMINAL_STATES or r.state.startswith("not_created") for r in runs
-        ):
-            return True
-        if time.monotonic() > deadline:
-            print(f"timed out after {timeout_s}s", flush=True)
-            return False
-        time.sleep(poll_s)
-
-
-def backfill_command(dag_id: str, start: date, end: date) -> list[str]:
-    """The ``airflow`` CLI arguments that create the backfill (also the documented command).
-
-    ``--reprocess-behavior completed``: a day that already has a finished run (success or
-    failed) is cleared and run again, so re-running a backfill after fixing landing data
-    reprocesses it; the ELT replaces exactly the rows from that landing day, so reruns never
-    duplicate. ``--max-active-runs 1``: backfills default to 10 concurrent runs whatever the
-    DAG says, and two runs would race on the same Delta tables.
-
-    With the DAG's data-interval timetable the logical date *is* the interval start, so
-    ``--from-date START --to-date END`` gives the runs for landing days START..END inclusive.
-    """
-    return [
-        "backfill", "create",
-        "--dag-id", dag_id,
-        "--from-date", start.isoformat(),
-        "--to-date", end.isoformat(),
-        "--reprocess-behavior", "completed",
-        "--max-active-runs", "1",
-    ]  # fmt: skip
-
-
-def run_backfill(
-    dag_id: str,
-    start: date,
-    end: date,
+@contextlib.contextmanager
+def more_services(
+    services: Services,
+    components: Sequence[str],
     *,
-    timeout_s: int = 1800,
-    settings: Settings | None = None,
-) -> list[tuple[str, str]]:
-    """Backfill ``dag_id`` for landing days ``start``..``end`` through a real scheduler.
+    env_overrides: dict[str, str] | None = None,
+    startup_timeout_s: float = 180.0,
+    grace_s: float = 20.0,
+) -> Generator[Services, None, None]:
+    """Start ``components`` next to the running ones, wait until healthy, yield; stop just them.
 
-    Returns ``[(logical_date_iso, state)]``; a state other than ``success`` means that day
-    failed, timed out (``queued``/``running``) or was not created (``not_created:<reason>``).
+    ``env_overrides`` configure only these components (e.g. a scheduler that creates no
+    scheduled runs).
     """
-    from ml_tasks.orchestration import init_airflow_db
-
-    if end < start:
-        raise ValueError(f"--to {end} is before --from {start}")
-    s = settings or get_settings()
-    ensure_not_running(s)
-    t0 = time.monotonic()
-    init_airflow_db(s)
-    env = {**os.environ, **airflow_env(s)}
-    # Serialize now rather than wait for a dag-processor (see _unpause_for_backfill).
-    _airflow_cli(["dags", "reserialize"], env)
-    _orm(s)
-    print(f"airflow DB ready and DAGs serialized in {time.monotonic() - t0:.1f}s", flush=True)
-    pause_state = _unpause_for_backfill(dag_id)
+    env = {**services.env, **(env_overrides or {})}
+    added = Services(settings=services.settings, env=env, api_port=services.api_port)
     try:
-        # Create the runs before any service starts: on SQLite a concurrent scheduler makes
-        # the clearing of reprocessed runs fail with "database is locked".
-        _settle_earlier_backfills(dag_id)
-        backfill_id = _create_backfill(dag_id, start, end, env)
-        runs = _run_backfill(dag_id, backfill_id, s, timeout_s)
+        since = datetime.now(UTC)
+        for name in components:
+            service = start_service(name, env, services.settings)
+            added.services[name] = services.services[name] = service
+        wait_until_healthy(services, since, startup_timeout_s)
+        yield services
     finally:
-        _restore_pause(dag_id, pause_state)
-    print(f"total {time.monotonic() - t0:.1f}s", flush=True)
-    return [(run.logical_date.isoformat(), run.state) for run in runs]
-
-
-def _settle_earlier_backfills(dag_id: str) -> None:
-    """Complete finished backfills and cancel unfinished ones an earlier crash left behind.
-
-    Airflow allows one active backfill per DAG; with no service running (checked before),
-    nothing else can still be working on an unfinished one.
-    """
-    from airflow.models.backfill import Backfill
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    _complete_finished_backfills(dag_id)
-    with create_session() as session:
-        stale = session.scalars(
-            select(Backfill.id).where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
-        ).all()
-    for backfill_id in stale:
-        print(f"cancelling unfinished backfill {backfill_id} left by an earlier run", flush=True)
-        _cancel_backfill(backfill_id)
-
-
-def _create_backfill(dag_id: str, start: date, end: date, env: dict[str, str]) -> int:
-    """Run ``airflow backfill create`` and return the new backfill's id."""
-    previous_id = _latest_backfill_id(dag_id)
-    args = backfill_command(dag_id, start, end)
-    print(f"$ airflow {' '.join(args)}", flush=True)
-    _airflow_cli(args, env)
-    backfill_id = _latest_backfill_id(dag_id)
-    if backfill_id <= previous_id:
-        raise RuntimeError(f"airflow backfill create made no backfill for {dag_id}")
-    return backfill_id
-
-
-def _run_backfill(
-    dag_id: str, backfill_id: int, settings: Settings, timeout_s: float
-) -> list[RunStatus]:
-    """Start the services, wait for the backfill's runs, stop; cancel it unless all finished."""
-    finished = False
-    try:
-        with running_services(BACKFILL_COMPONENTS, settings) as services:
-            t_runs = time.monotonic()
-            print(f"backfill {backfill_id}: logical date, data interval, state", flush=True)
-            finished = _wait_for_backfill(backfill_id, timeout_s, services)
-            print(f"backfill {backfill_id} ran for {time.monotonic() - t_runs:.1f}s", flush=True)
-    finally:
-        # Timed out, interrupted or a service died. Cancelled only once the services are
-        # stopped (no SQLite lock contention); an active backfill would block the next one.
-        if not finished:
-            print(f"backfill {backfill_id} unfinished; cancelling it", flush=True)
-            _cancel_backfill(backfill_id)
-    _complete_finished_backfills(dag_id)
-    runs = _backfill_runs(backfill_id)
-    print(f"backfill {backfill_id}:")
-    for run in runs:
-        print(run.line(), flush=True)
-    return runs
+        with _uninterruptible():
+            stop_services(added, grace_s)
+            for name in added.services:
+                services.services.pop(name, None)
 
 
 # --------------------------------------------------------------------------- UI
@@ -821,39 +489,9 @@ def run_ui(settings: Settings | None = None, *, port: int | None = None) -> int:
 # --------------------------------------------------------------------------- CLI glue
 
 
-def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of the ``backfill`` command (landing days, inclusive)."""
-    parser.add_argument("--dag-id", default="elt_telemetry", help="DAG to backfill")
-    parser.add_argument(
-        "--from", dest="from_date", type=_date, required=True, help="first landing day YYYY-MM-DD"
-    )
-    parser.add_argument(
-        "--to", dest="to_date", type=_date, required=True, help="last landing day (inclusive)"
-    )
-    parser.add_argument(
-        "--timeout", type=int, default=1800, help="seconds to wait for all runs (default 1800)"
-    )
-
-
 def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the ``ui`` command."""
     parser.add_argument("--port", type=int, help="API server/UI port (default 8080, else free)")
-
-
-def main_backfill(args: argparse.Namespace) -> int:
-    """``backfill`` command: 0 when every day succeeded, 1 otherwise."""
-    try:
-        results = run_backfill(args.dag_id, args.from_date, args.to_date, timeout_s=args.timeout)
-    except (RuntimeError, TimeoutError, KeyError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; services stopped, backfill cancelled", file=sys.stderr)
-        return 130
-    failed = [(day, state) for day, state in results if state != "success"]
-    for day, state in failed:
-        print(f"not successful: {day} {state}", file=sys.stderr)
-    return 1 if failed or not results else 0
 
 
 def main_ui(args: argparse.Namespace) -> int:
@@ -873,11 +511,10 @@ def main_stop(_args: argparse.Namespace) -> int:
 
 
 __all__ = [
-    "add_backfill_arguments",
     "add_ui_arguments",
-    "main_backfill",
+    "main_stop",
     "main_ui",
-    "run_backfill",
+    "more_services",
     "run_ui",
     "running_services",
 ]
