@@ -238,7 +238,7 @@ def run_backfill(
     Returns ``[(logical_date_iso, state)]``; a state other than ``success`` means that day
     failed, timed out (``queued``/``running``) or got no run (``not_created``).
     """
-    from ml_tasks.orchestration import init_airflow_db
+    from ml_platform_demo.orchestration import init_airflow_db
 
     if end < start:
         raise ValueError(f"--to {end} is before --from {start}")

@@ -22,7 +22,7 @@ def _days(start: date, days: int) -> list[date]:
 
 def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     """Run the demo end to end; returns a process exit code."""
-    from ml_tasks.orchestration import (
+    from ml_platform_demo.orchestration import (
         init_airflow_db,
         load_dag,
         quiet_console,
@@ -58,7 +58,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     print("      " + generated.describe().replace("\n", "\n      "))
 
     print("[3/8] Running elt_telemetry with real Airflow (dag.test) for every day")
-    from ml_tasks.orchestration import interval_run_time
+    from ml_platform_demo.orchestration import interval_run_time
 
     dag = load_dag("elt_telemetry", s)
     failed = []

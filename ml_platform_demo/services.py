@@ -468,7 +468,7 @@ def run_ui(settings: Settings | None = None, *, port: int | None = None) -> int:
     triggerer), started through :func:`running_services` so that every process, executor
     workers and running tasks included, is stopped on exit.
     """
-    from ml_tasks.orchestration import init_airflow_db
+    from ml_platform_demo.orchestration import init_airflow_db
 
     s = settings or get_settings()
     ensure_not_running(s)

@@ -42,7 +42,7 @@ def format_online(features: dict[str, dict[str, Any] | None]) -> str:
 
 def run_features_demo(start: date, end: date, settings: Settings, machines: int = 5) -> int:
     """Materialize ``[start, end]`` through the DAG and print a few machines' online features."""
-    from ml_tasks.orchestration import as_of_run_time, load_dag, run_dag_test
+    from ml_platform_demo.orchestration import as_of_run_time, load_dag, run_dag_test
 
     dag = load_dag("features_materialize", settings)
     t0 = time.perf_counter()

@@ -69,7 +69,7 @@ def _fleet_html(row: dict[str, Any]) -> str:
 
 
 def _run_days(dag: Any, day_list: list[date], s: Settings, failed: list[date]) -> None:
-    from ml_tasks.orchestration import interval_run_time, run_dag_test
+    from ml_platform_demo.orchestration import interval_run_time, run_dag_test
 
     for day in day_list:
         t0 = time.perf_counter()
@@ -131,7 +131,7 @@ def run_monitoring_demo(
     start: date, days: int, drift_start: date | None, settings: Settings | None = None
 ) -> int:
     """Monitor every demo day through the DAG; print the outcome; returns a process exit code."""
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     s = settings or get_settings()
     day_list = [start + timedelta(days=i) for i in range(days)]

@@ -55,7 +55,7 @@ def format_decisions(decisions: dict[str, dict[str, Any]], states: dict[str, str
 
 def run_release_demo(settings: Settings) -> int:
     """Evaluate, gate and release the current challenger; print decisions and aliases."""
-    from ml_tasks.orchestration import load_dag, run_dag_test
+    from ml_platform_demo.orchestration import load_dag, run_dag_test
     from ml_tasks.registry import history
     from ml_tasks.registry.models import CHALLENGER, alias_version, aliases, client
 

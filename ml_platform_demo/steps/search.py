@@ -23,7 +23,7 @@ EXAMPLE_QUERIES = (
 
 def run_search_demo(start: date, days: int, settings: Settings | None = None) -> int:
     """Refresh the index for the first day and the last three; search. Returns an exit code."""
-    from ml_tasks.orchestration import interval_run_time, load_dag, run_dag_test
+    from ml_platform_demo.orchestration import interval_run_time, load_dag, run_dag_test
     from ml_tasks.search.index import ManualIndex
     from ml_tasks.search.retrieval import Searcher
 

@@ -64,7 +64,7 @@ def format_challenger(summary: dict[str, Any]) -> str:
 
 def run_training_demo(start: date, end: date, settings: Settings) -> int:
     """Train on ``[start, end]`` through the DAG and print the registered challenger."""
-    from ml_tasks.orchestration import as_of_run_time, load_dag, run_dag_test
+    from ml_platform_demo.orchestration import as_of_run_time, load_dag, run_dag_test
 
     dag = load_dag("train_failure_model", settings)
     t0 = time.perf_counter()

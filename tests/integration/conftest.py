@@ -7,14 +7,14 @@ import pytest
 
 @pytest.fixture(scope="session")
 def airflow_db():
-    from ml_tasks.orchestration import init_airflow_db
+    from ml_platform_demo.orchestration import init_airflow_db
 
     init_airflow_db()
 
 
 @pytest.fixture(scope="session")
 def elt_dag(airflow_db):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag("elt_telemetry")
     # dag.test() waits out retry delays; the failure tests want the first failure to be final.

@@ -110,7 +110,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
     make_run = (
         "import datetime as d\n"
         "from ml_platform_demo.generate import generate\n"
-        "from ml_tasks.orchestration import init_airflow_db, test_dag_for_days\n"
+        "from ml_platform_demo.orchestration import init_airflow_db, test_dag_for_days\n"
         "days = [d.date(2026, 10, 1) + d.timedelta(days=i) for i in range(3)]\n"
         "generate(days[0], 3, 10, interval_minutes=60)\n"
         "init_airflow_db()\n"

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 SCRIPT = """
 import datetime as d, json
 from ml_platform_demo.generate import generate
-from ml_tasks.orchestration import init_airflow_db, test_dag_for_days
+from ml_platform_demo.orchestration import init_airflow_db, test_dag_for_days
 day = d.date(2026, 10, 1)
 generate(day, 1, 10, interval_minutes=60)
 init_airflow_db()

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from ml_platform_demo.generate import generate
+from ml_platform_demo.orchestration import interval_run_time
 from ml_tasks.elt import lake
-from ml_tasks.orchestration import interval_run_time
 from tests.helpers import read_sorted
 
 pytestmark = pytest.mark.integration

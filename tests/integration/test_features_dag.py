@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from ml_platform_demo.generate import generate
-from ml_tasks.orchestration import as_of_run_time, interval_run_time
+from ml_platform_demo.orchestration import as_of_run_time, interval_run_time
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ DAYS = [START + timedelta(days=i) for i in range(3)]
 
 @pytest.fixture(scope="module")
 def features_dag(airflow_db):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag("features_materialize")
     for task in dag.tasks:

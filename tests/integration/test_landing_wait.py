@@ -16,7 +16,7 @@ def test_missing_landing_data_waits_then_fails_once_with_one_alert(
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
-    from ml_tasks.orchestration import interval_run_time, load_dag
+    from ml_platform_demo.orchestration import interval_run_time, load_dag
 
     dag = load_dag("elt_telemetry")
     sensor = dag.task_dict["wait_for_landing"]

@@ -19,20 +19,20 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml_tasks.orchestration import interval_run_time
+from ml_platform_demo.orchestration import interval_run_time
 
 pytestmark = pytest.mark.integration
 
 START = date(2026, 10, 1)
 DAYS = [START + timedelta(days=i) for i in range(30)]
-DRIFT_START = START + timedelta(days=23)  # as in ml_tasks/demo.py: start + days - 7
+DRIFT_START = START + timedelta(days=23)  # as in ml_platform_demo/run.py: start + days - 7
 AFTER = DAYS[-1] + timedelta(days=1)  # a day with the sensors recalibrated back
 DRIFTED = {f"{s}_{x}_1h" for s in ("pressure_bar", "temperature_c") for x in ("mean", "min", "max")}
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory, airflow_db):
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
     from ml_tasks.elt.pipeline import run_elt
     from ml_tasks.features.compute import compute_features
     from ml_tasks.settings import get_settings
@@ -57,7 +57,7 @@ def demo_home(tmp_path_factory, airflow_db):
 
 @pytest.fixture(scope="module")
 def monitor_dag(demo_home):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag("monitor_drift", demo_home)
     for task in dag.tasks:
@@ -69,13 +69,13 @@ def _asset_events() -> list[dict]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
-    from ml_tasks.assets import DRIFT_ALARM
+    from ml_platform_airflow.assets import DRIFT_ALARM
 
     with create_session() as session:
         events = (
             session.query(AssetEvent)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.uri == DRIFT_ALARM)
+            .filter(AssetModel.uri == DRIFT_ALARM.uri)
             .all()
         )
         return [dict(e.extra or {}) for e in events]
@@ -86,7 +86,7 @@ def _states(run) -> dict[str, str]:
 
 
 def test_demo_range_flags_the_first_drift_day_and_no_clean_day(demo_home):
-    from ml_tasks.monitoring.demo import score_days
+    from ml_platform_demo.steps.monitoring import score_days
     from ml_tasks.monitoring.pipeline import run_monitoring
     from ml_tasks.monitoring.policy import load_policy
 
@@ -162,7 +162,7 @@ def test_dag_alerts_emits_the_asset_event_and_closes_the_gate(monitor_dag, demo_
 
 
 def test_recalibrating_back_clears_the_alarm_and_reopens_the_gate(monitor_dag, demo_home):
-    from ml_tasks.data.generate import generate
+    from ml_platform_demo.generate import generate
     from ml_tasks.elt.pipeline import run_elt
     from ml_tasks.features.compute import compute_features
     from ml_tasks.monitoring.status import drift_status, promotion_gate

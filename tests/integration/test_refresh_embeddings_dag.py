@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml_tasks.orchestration import interval_run_time
+from ml_platform_demo.orchestration import interval_run_time
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def _states(run) -> dict[str, str]:
 
 @pytest.fixture
 def refresh_dag(airflow_db):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag("refresh_embeddings")
     for task in dag.tasks:  # dag.test() would wait out the retry delays
@@ -49,8 +49,8 @@ def refresh_dag(airflow_db):
 
 
 def test_nightly_refresh_incremental_and_blocked(refresh_dag, platform_home, webhook):
-    from ml_tasks.assets import SEARCH_INDEX_LIVE
-    from ml_tasks.manuals import write_manuals
+    from ml_platform_airflow.assets import SEARCH_INDEX_LIVE
+    from ml_platform_demo.manuals import write_manuals
     from ml_tasks.search import embedder
     from ml_tasks.search.chunking import load_corpus
     from ml_tasks.search.index import ManualIndex
@@ -83,7 +83,7 @@ def test_nightly_refresh_incremental_and_blocked(refresh_dag, platform_home, web
     assert 0 < second.embedded == len(new_chunks) < first.embedded / 10
     assert second.reused == second.rows - second.embedded
     assert index.alias().version == 2 and index.alias().previous == 1
-    extras = _asset_events(SEARCH_INDEX_LIVE)
+    extras = _asset_events(SEARCH_INDEX_LIVE.uri)
     assert extras[-1]["live"] == 2 and extras[-1]["previous"] == 1
     assert extras[-1]["interval"] == day1.isoformat()
 
@@ -103,4 +103,4 @@ def test_nightly_refresh_incremental_and_blocked(refresh_dag, platform_home, web
     assert index.build(3).gate["passed"] is False
     alerts = [a for a in webhook.received if a.get("task_id") == "gate_green"]
     assert alerts and "BLOCKED" in alerts[0]["error"] and "recall@5" in alerts[0]["error"]
-    assert len(_asset_events(SEARCH_INDEX_LIVE)) == len(extras)
+    assert len(_asset_events(SEARCH_INDEX_LIVE.uri)) == len(extras)

@@ -49,7 +49,7 @@ def story(airflow_db, release_registry, tmp_path_factory):
 
 
 def load(dag_id: str):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag(dag_id)
     for task in dag.tasks:  # dag.test() waits out retry delays: the first failure is final

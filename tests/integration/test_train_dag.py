@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml_tasks.orchestration import interval_run_time
+from ml_platform_demo.orchestration import interval_run_time
 from tests.ray_fixtures import ray_cluster  # ruff: ignore[unused-import]  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_cluster")]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_cluster")]
 
 @pytest.fixture
 def train_dag(airflow_db):
-    from ml_tasks.orchestration import load_dag
+    from ml_platform_demo.orchestration import load_dag
 
     dag = load_dag("train_failure_model")
     # dag.test() waits out retry delays; the retry here should start at once.
@@ -108,13 +108,13 @@ def test_a_failed_training_attempt_is_retried_and_resumes_from_its_checkpoint(
 
     from airflow.models.asset import AssetEvent, AssetModel
 
-    from ml_tasks.assets import MODEL_CHALLENGER
+    from ml_platform_airflow.assets import MODEL_CHALLENGER
 
     with create_session() as session:
         event = (
             session.query(AssetEvent)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.uri == MODEL_CHALLENGER)
+            .filter(AssetModel.uri == MODEL_CHALLENGER.uri)
             .order_by(AssetEvent.id.desc())
             .first()
         )

@@ -69,7 +69,7 @@ def interval_run_time(day: date) -> datetime:
 
     The platform's date rule: the run whose data interval is [D, D+1) processes landing day D
     and has logical date D, as the scheduler and ``airflow backfill create`` create it; the
-    daily DAGs' timetable (``plugins/landing_timetable.py``) gives a manual run or
+    daily DAGs' timetable (``ml_platform_airflow/timetables.py``) gives a manual run or
     ``dag.test()`` at this logical date that same interval, so a later backfill over the day
     finds and re-runs this very run.
     """
