@@ -177,7 +177,7 @@ class _TaskLogSink:
         stamp = record.get("timestamp")
         if not isinstance(stamp, str):
             record["timestamp"] = datetime.now(UTC).isoformat()
-        self._write(record)
+        self._write(dict(record))
         level = logging.getLevelName(str(record.get("level", "info")).upper())
         if self.quiet and isinstance(level, int) and level < logging.WARNING:
             raise structlog.DropEvent

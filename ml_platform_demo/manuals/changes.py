@@ -253,6 +253,8 @@ def snapshots(
         state.publish()
     previous_corrupt: dict[str, CorruptKind] = {}
     day = start
+    edited: dict[str, str]
+    removed: list[str]
     while day <= end:
         if day == start:
             added, edited, removed = sorted(state.documents), {}, []

@@ -9,11 +9,14 @@ entries of the audit history.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from ml_platform_airflow.constants import GATE_TASK_IDS, MODEL_NAME
 from ml_tasks.settings import Settings
 
-GATE_TASKS = ("gate_metrics", "gate_robustness", "gate_artifacts", "gate_drift")
+# The gate tasks of promote_model, declared once with the DAG's adapters.
+GATE_TASKS = GATE_TASK_IDS
 
 
 def gate_decisions(dag_run: Any) -> dict[str, dict[str, Any]]:
@@ -22,7 +25,7 @@ def gate_decisions(dag_run: Any) -> dict[str, dict[str, Any]]:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = session.scalars(
+        rows: Sequence[Any] = session.scalars(
             XComModel.get_many(
                 run_id=dag_run.run_id,
                 key="gate_decision",
@@ -60,7 +63,7 @@ def run_release_demo(settings: Settings) -> int:
     from ml_tasks.registry.models import CHALLENGER, alias_version, aliases, client
 
     c = client(settings)
-    version = alias_version(c, "failure_model", CHALLENGER)
+    version = alias_version(c, MODEL_NAME, CHALLENGER)
     if version is None:
         print("      no @challenger registered: nothing to release")
         return 1
@@ -76,16 +79,16 @@ def run_release_demo(settings: Settings) -> int:
             return 1
     states = task_states(run)
     print()
-    print(f"Gate decisions for failure_model v{version} (promote_model, XCom gate_decision)")
+    print(f"Gate decisions for {MODEL_NAME} v{version} (promote_model, XCom gate_decision)")
     print(format_decisions(gate_decisions(run), states))
     released = [t for t in ("shadow", "canary", "promote_to_champion") if states.get(t)]
     print("  release steps    " + ", ".join(f"{t} {states[t]}" for t in released))
     print()
-    now = aliases(c, "failure_model")
+    now = aliases(c, MODEL_NAME)
     print("Aliases: " + (", ".join(f"@{a} v{v}" for a, v in sorted(now.items())) or "none"))
-    events = history.read_events("failure_model", settings)
+    events = history.read_events(MODEL_NAME, settings)
     print(f"Audit history (last {min(len(events), 8)} of {len(events)}; all: "
-          "python -m ml_tasks history --model failure_model)")
+          f"python -m ml_tasks history --model {MODEL_NAME})")
     for event in events[-8:]:
         print("  " + event.describe())
     # A blocked release is a correct outcome of the demo, not a failure of it.
