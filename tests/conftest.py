@@ -1,4 +1,15 @@
-"""Test session set-up: an isolated embedded platform, configured before Airflow is imported."""
+"""Test session set-up: an isolated embedded platform, configured before Airflow is imported.
+
+Tests live in layers, one folder each, and get the layer's marker from their folder
+(``pytest -m unit``, ``-m component``, ``-m integration``; ``make unit|component|integration``):
+
+- ``unit`` (``tests/unit``, ``tests/dags``): pure logic and DAG parsing; no servers, seconds;
+- ``component`` (``tests/component``): one stage against its real engines (Ray, MLflow's
+  registry, Redis, Feast, the MiniLM model, Evidently), without Airflow;
+- ``integration`` (``tests/integration``): real Airflow ``dag.test()`` runs and the scheduler.
+
+The shared fixtures are registered once here (``pytest_plugins``) instead of imported per file.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = [
+    "tests.feature_fixtures",
+    "tests.ray_fixtures",
+    "tests.redis_fixtures",
+    "tests.release_fixtures",
+]
+
+TESTS = Path(__file__).resolve().parent
+# The first folder under tests/ names the layer.
+LAYERS = {"unit": "unit", "dags": "unit", "component": "component", "integration": "integration"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,3 +50,16 @@ def platform_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setenv("PLATFORM_HOME", str(tmp_path / "platform"))
     return get_settings()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its layer; a test outside the layer folders is an error."""
+    for item in items:
+        path = Path(item.path).resolve()
+        if not path.is_relative_to(TESTS):
+            continue  # a file passed from elsewhere: not part of this suite's layers
+        layer = LAYERS.get(path.relative_to(TESTS).parts[0])
+        if layer is None:
+            folders = ", ".join(f"tests/{name}" for name in LAYERS)
+            raise pytest.UsageError(f"{item.nodeid}: a test belongs in one layer ({folders})")
+        item.add_marker(getattr(pytest.mark, layer))

@@ -1,8 +1,8 @@
-"""Fixtures for tests that train on Ray: one in-process Ray for the whole session.
+"""Fixtures for the training tests: a small training set and one in-process Ray per session.
 
-Import them into a ``conftest.py`` (``from tests.ray_fixtures import ray_cluster``). Starting
-Ray costs seconds; training code reuses an initialised Ray and leaves it running, so every
-test shares this one, which is shut down at the end of the session.
+Registered for every test in ``tests/conftest.py`` (``pytest_plugins``). Starting Ray costs
+seconds; training code reuses an initialised Ray and leaves it running, so every test that asks
+for ``ray_cluster`` shares this one, which is shut down at the end of the session.
 """
 
 from __future__ import annotations
@@ -29,3 +29,12 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def training_set(tmp_path_factory):
+    """20k machine-hours with a learnable label, in row groups of 4k rows (5 per file)."""
+    from ml_platform_demo.synthetic_training import write_training_set
+
+    path = tmp_path_factory.mktemp("training_set") / "data.parquet"
+    return write_training_set(path, 20_000, machines=40, seed=3, row_group_size=4_000)

@@ -1,9 +1,9 @@
 """Fixtures for evaluation and release tests: one MLflow registry with three versions.
 
-Import them into a ``conftest.py`` (``from tests.release_fixtures import release_registry``).
-Registering costs seconds (the first registry call creates the MLflow database), so the session
-shares one registry; each test starts from :func:`reset` (no aliases, no audit tags) and passes
-its own ``settings`` (its own history table) explicitly.
+Registered for every test in ``tests/conftest.py`` (``pytest_plugins``). Registering costs
+seconds (the first registry call creates the MLflow database), so the session shares one
+registry; each test starts from :func:`reset` (no aliases, no audit tags) and passes its own
+``settings`` (its own history table) explicitly.
 
 - v1 ``good``: trained without the vibration features (a sound model that ignores one sensor);
 - v2 ``better``: trained on every feature;
@@ -72,15 +72,9 @@ def reset(registry: Registry) -> None:
             c.delete_registered_model_tag(MODEL, key)
 
 
-# Session-wide, whichever conftest imported the fixture (pytest would build one per conftest).
-_CACHE: dict[str, Any] = {}
-
-
 @pytest.fixture(scope="session")
 def release_registry(tmp_path_factory) -> Registry:
-    if "registry" not in _CACHE:
-        _CACHE["registry"] = _build_registry(tmp_path_factory)
-    return _CACHE["registry"]
+    return _build_registry(tmp_path_factory)
 
 
 def _build_registry(tmp_path_factory: Any) -> Registry:
@@ -131,8 +125,6 @@ def evaluations(release_registry: Registry) -> dict[str, dict]:
     from ml_tasks.evaluation.pipeline import evaluate_version
     from ml_tasks.evaluation.records import load_evaluation
 
-    if "evaluations" in _CACHE:
-        return _CACHE["evaluations"]
     reg = release_registry
     out: dict[str, dict] = {}
     for name, champion in (("good", None), ("better", "good"), ("worse", "better")):
@@ -143,5 +135,4 @@ def evaluations(release_registry: Registry) -> dict[str, dict]:
         evaluate_version(version, settings=reg.settings)
         out[name] = load_evaluation(MODEL, version, reg.settings)
     reset(reg)
-    _CACHE["evaluations"] = out
     return out

@@ -19,12 +19,10 @@ import pytest
 from ml_platform_demo.steps.release import gate_decisions, task_states
 from ml_tasks.registry import history
 from ml_tasks.registry.models import aliases, client
-from tests import release_fixtures
 from tests.release_fixtures import MODEL, reset
 from tests.unit.release.tampering import tampered
 
 pytestmark = pytest.mark.integration
-release_registry = release_fixtures.release_registry  # the shared registry fixture
 
 EVALUATION_GATES = ("gate_metrics", "gate_robustness", "gate_artifacts")
 

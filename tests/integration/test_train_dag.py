@@ -12,7 +12,6 @@ from datetime import date, timedelta
 import pytest
 
 from ml_platform_demo.orchestration import interval_run_time
-from tests.ray_fixtures import ray_cluster  # ruff: ignore[unused-import]  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ray_cluster")]
 

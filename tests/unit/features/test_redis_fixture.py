@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.unit.features.conftest import redis_binary
+from tests.redis_fixtures import redis_binary
 
 
 @pytest.fixture
