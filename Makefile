@@ -10,7 +10,7 @@ FROM ?= 2026-10-01
 TO ?= 2026-10-03
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint unit integration ui backfill bench status clean evaluate history rollback \
+.PHONY: help venv run test lint unit component integration ui backfill bench status clean evaluate history rollback \
 	search index-status index-rollback mlflow-ui
 
 help: ## Show this help
@@ -38,19 +38,30 @@ venv: $(STAMP) ## Create .venv, install the pinned requirements and the project 
 run: $(STAMP) ## Main job: init Airflow, generate 30 days of demo data, run the nightly DAGs, summarise
 	$(PY) -m ml_platform_demo run
 
-test: $(STAMP) ## Run all checks: ruff, then unit, DAG and integration tests
-	$(VENV)/bin/ruff check .
-	$(PY) -m pytest tests/unit tests/dags
-	$(PY) -m pytest tests/integration
+# Test layers (tests/conftest.py marks each test by its folder): unit = pure logic and DAG parsing,
+# seconds; component = one stage on its real engines (Ray, MLflow, Redis, Feast, models), minutes;
+# integration = real Airflow dag.test() runs. One pytest per layer: a quick layer fails fast.
+UNIT_TESTS := tests/unit tests/dags
+COMPONENT_TESTS := tests/component
+INTEGRATION_TESTS := tests/integration
+
+test: $(STAMP) ## Run all checks: lint (ruff), then the unit, component and integration tests
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest $(UNIT_TESTS)
+	$(PY) -m pytest $(COMPONENT_TESTS)
+	$(PY) -m pytest $(INTEGRATION_TESTS)
 
 lint: $(STAMP) ## ruff (with Airflow's AIR rules)
 	$(VENV)/bin/ruff check .
 
-unit: $(STAMP) ## Unit and DAG-integrity tests only
-	$(PY) -m pytest tests/unit tests/dags
+unit: $(STAMP) ## Unit and DAG-integrity tests: pure, no servers (seconds)
+	$(PY) -m pytest $(UNIT_TESTS)
+
+component: $(STAMP) ## Component tests: stages on Ray, MLflow, Redis, Feast and the models (minutes)
+	$(PY) -m pytest $(COMPONENT_TESTS)
 
 integration: $(STAMP) ## Integration tests (real Airflow dag.test runs)
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest $(INTEGRATION_TESTS)
 
 ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
 	$(PY) -m ml_platform_demo ui

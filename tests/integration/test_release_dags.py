@@ -20,7 +20,7 @@ from ml_platform_demo.steps.release import gate_decisions, task_states
 from ml_tasks.registry import history
 from ml_tasks.registry.models import aliases, client
 from tests.release_fixtures import MODEL, reset
-from tests.unit.release.tampering import tampered
+from tests.tampering import tampered
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ml_tasks.monitoring.drift import compare_slice, match_reference
-from tests.unit.monitoring.monitoring_frames import days, machine_hours
+from tests.monitoring_frames import days, machine_hours
 
 DAY = date(2026, 10, 8)  # a Thursday
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ml_tasks.monitoring.quality import check_quality
-from tests.unit.monitoring.monitoring_frames import machine_hours
+from tests.monitoring_frames import machine_hours
 
 DAY = date(2026, 10, 8)
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 
 from ml_tasks.monitoring.status import day_verdict
-from tests.unit.monitoring.test_monitoring_pipeline import (  # the same synthetic days
+from tests.component.monitoring.test_monitoring_pipeline import (  # the same synthetic days
     CLEAN,
     DRIFTED,
     START,

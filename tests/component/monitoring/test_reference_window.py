@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from ml_tasks.monitoring import pipeline
-from tests.unit.monitoring.test_monitoring_pipeline import START, _NoChampion, _write_day
+from tests.component.monitoring.test_monitoring_pipeline import START, _NoChampion, _write_day
 
 WINDOW_DAYS = 7
 WINDOW = {START + timedelta(days=i) for i in range(WINDOW_DAYS)}

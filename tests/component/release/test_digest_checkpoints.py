@@ -20,7 +20,7 @@ from ml_tasks.registry.models import aliases, client
 from ml_tasks.release import flip, staged
 from tests.model_fixtures import train_and_register
 from tests.release_fixtures import MODEL, reset, set_aliases
-from tests.unit.release.tampering import flip_a_byte, tampered
+from tests.tampering import flip_a_byte, tampered
 
 CTX = ReleaseContext(actor="test", dag_id="promote_model", run_id="unit")
 

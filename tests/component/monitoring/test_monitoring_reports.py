@@ -6,7 +6,7 @@ import html
 import re
 
 from ml_tasks.monitoring.reports import report_heading, write_reports
-from tests.unit.monitoring.test_monitoring_pipeline import (  # the same synthetic days
+from tests.component.monitoring.test_monitoring_pipeline import (  # the same synthetic days
     DRIFTED,
     START,
     _NoChampion,

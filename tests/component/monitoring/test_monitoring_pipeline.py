@@ -21,7 +21,7 @@ from ml_tasks.monitoring import store
 from ml_tasks.monitoring.champion import Champion
 from ml_tasks.monitoring.pipeline import run_monitoring
 from ml_tasks.monitoring.status import drift_status, promotion_gate
-from tests.unit.monitoring.monitoring_frames import machine_hours
+from tests.monitoring_frames import machine_hours
 
 START = date(2026, 10, 1)
 CLEAN, DRIFTED = date(2026, 10, 8), date(2026, 10, 9)  # Thursday, Friday

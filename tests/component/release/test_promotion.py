@@ -9,7 +9,7 @@ from ml_tasks.registry.aliases import ReleaseContext
 from ml_tasks.registry.models import aliases, client
 from ml_tasks.release import flip, rollback, staged, versions
 from tests.release_fixtures import MODEL, cheap_policy, reset, set_aliases
-from tests.unit.release.tampering import tampered
+from tests.tampering import tampered
 
 CTX = ReleaseContext(actor="test", dag_id="promote_model", run_id="unit")
 
