@@ -17,8 +17,10 @@ from ml_tasks.elt import lake
 from ml_tasks.features.compute import (
     SENSORS,
     FeatureTypeError,
+    Inputs,
     MissingCuratedData,
     compute_features,
+    compute_tables,
     conform,
 )
 from ml_tasks.features.layout import feature_rows, partition_uri
@@ -153,8 +155,16 @@ def test_one_partition_per_view_and_day_replaced_on_rerun(features_home):
 
 
 def test_first_day_needs_no_history_before_the_data(features_home):
-    result = compute_features(date(2026, 10, 1), settings=features_home)
-    assert result["rows"]["telemetry_stats"] > 0
+    s = features_home
+    result = compute_features(date(2026, 10, 1), settings=s)
+    machines = lake.read_table(s.table_uri("machines"), s).num_rows
+    assert result["rows"]["telemetry_stats"] == 24 * machines
+    rows = feature_rows(s, "telemetry_stats", date(2026, 10, 1), date(2026, 10, 1)).to_pandas()
+    first = rows[rows["feature_ts"] == datetime(2026, 10, 1, tzinfo=UTC)]
+    assert len(first) == machines
+    assert (first["reading_count_24h"] == 0).all()  # nothing before the data's first hour
+    assert first["temperature_c_mean_24h"].isna().all()
+    assert (rows["reading_count_24h"] > 0).any()
 
 
 def test_a_day_not_curated_fails_naming_the_partition(features_home):
@@ -234,3 +244,170 @@ def test_a_day_is_bit_identical_whatever_range_computes_it(features_home):
     compute_features(date(2026, 10, 1), date(2026, 10, 3), settings=s)
     for view, table in alone.items():
         assert pq.read_table(partition_uri(s, view, DAY2)).equals(table), view
+
+
+# --- Hand-made inputs, values computed by hand -----------------------------------------------
+# One machine (M1) with a few readings and work orders around the window edges, one (M2) not
+# installed yet. Windows are [T - w, T): a reading at T itself is not in T's row.
+
+HOUR = timedelta(hours=1)
+D = datetime(2026, 10, 2, tzinfo=UTC)  # the computed day
+NAN = float("nan")
+
+
+def _readings(*rows) -> pa.Table:
+    """Rows (ts, temperature, vibration); the other sensors are never reported."""
+    n = len(rows)
+    return pa.table(
+        {
+            "machine_id": ["M1"] * n,
+            "event_id": [f"e{i}" for i in range(n)],
+            "event_ts": pa.array([r[0] for r in rows], pa.timestamp("us", tz="UTC")),
+            "temperature_c": pa.array([r[1] for r in rows], pa.float64()),
+            "vibration_mm_s": pa.array([r[2] for r in rows], pa.float64()),
+            **{s: pa.array([None] * n, pa.float64()) for s in SENSORS[2:]},
+        }
+    )
+
+
+def _at(hours: float) -> datetime:
+    """``hours`` after 00:00 of the computed day (negative: before it)."""
+    return D + hours * HOUR
+
+
+def _orders(*rows) -> pa.Table:
+    """Change-log rows (lsn, op, op_ts, order, type, status, opened_ts, closed_ts), the times as
+    hours from the computed day's 00:00; all of M1 except deletes, which carry only keys."""
+    ts = pa.timestamp("us", tz="UTC")
+    lsn, op, op_ts, order, kind, status, opened, closed = zip(*rows, strict=True)
+    return pa.table(
+        {
+            "lsn": pa.array(lsn, pa.int64()),
+            "op": op,
+            "op_ts": pa.array([_at(h) for h in op_ts], ts),
+            "work_order_id": order,
+            "machine_id": [None if o == "delete" else "M1" for o in op],
+            "order_type": pa.array(kind, pa.string()),
+            "status": pa.array(status, pa.string()),
+            "opened_ts": pa.array([None if h is None else _at(h) for h in opened], ts),
+            "closed_ts": pa.array([None if h is None else _at(h) for h in closed], ts),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def hand_made():
+    telemetry = _readings(
+        (D - 24 * HOUR - timedelta(seconds=1), 99.0, 9.0),  # just before T=00:00's 24 h window
+        (_at(-23), 30.0, NAN),  # the first instant of T=01:00's 24 h window
+        (_at(0), 10.0, 1.0),  # in T=01:00's 1 h window, not in T=00:00's
+        (_at(0.5), 20.0, NAN),  # vibration missing
+        (_at(1), 40.0, 4.0),  # at T=01:00 itself: only from T=02:00 on
+    )
+    quarantine = pa.table(
+        {
+            "raw_line": [
+                json.dumps({"machine_id": "M1", "event_ts": "2026-10-02T00:15:00Z"}),
+                "{not json",
+            ],
+            "reason": ["out_of_range:vibration_mm_s", "unparseable"],
+        }
+    )
+    days = 24
+    orders = _orders(
+        # a failure repaired long ago: the last maintenance until WO2 closes
+        (1, "insert", -12 * days, "WO1", "failure", "open", -12 * days, None),
+        (2, "update", -254, "WO1", "failure", "closed", -12 * days, -254),
+        # preventive work closed at 00:30 on the computed day
+        (3, "insert", -4, "WO2", "preventive", "in_progress", -4, None),
+        (4, "update", 0.5, "WO2", "preventive", "closed", -4, 0.5),
+        # a failure opened exactly 30 days before 01:00: counted at 01:00, not at 02:00
+        (5, "insert", -30 * days + 1, "WO3", "failure", "open", -30 * days + 1, None),
+        # a failure opened 31 days before: never in the 30-day count
+        (6, "insert", -31 * days, "WO4", "failure", "closed", -31 * days, -31 * days + 2),
+        # cancelled, and deleted: neither is counted
+        (7, "insert", -5 * days, "WO5", "failure", "cancelled", -5 * days, None),
+        (8, "insert", -3 * days, "WO6", "failure", "open", -3 * days, None),
+        (9, "delete", -12, "WO6", None, None, None, None),
+    )
+    machines = pa.table(
+        {
+            "machine_id": ["M1", "M2"],
+            "plant_id": ["P1", "P1"],
+            "line_id": ["L1", "L2"],
+            "machine_model": ["PUMP-C", "PRESS-X"],
+            "install_date": pa.array([date(2026, 9, 1), date(2026, 10, 3)], pa.date32()),
+        }
+    )
+    inputs = Inputs(telemetry, quarantine, orders, machines, versions={})
+    tables = compute_tables(inputs, DAY2, DAY2)
+    return {
+        view: {row["feature_ts"]: row for row in table.to_pylist()}
+        for view, table in tables.items()
+    }
+
+
+def test_hand_made_telemetry_windows(hand_made):
+    rows = hand_made["telemetry_stats"]
+    assert len(rows) == 24  # M1's hours; M2 is installed the day after
+    at0, at1, at2 = rows[D], rows[D + HOUR], rows[D + 2 * HOUR]
+
+    assert at0["reading_count_1h"] == 0 and at0["temperature_c_mean_1h"] is None
+    assert at0["reading_count_24h"] == 1  # only the 30.0 reading: the 99.0 one is older
+    assert (
+        at0["temperature_c_mean_24h"] == pytest.approx(30.0)
+        and at0["temperature_c_std_24h"] is None
+    )
+
+    # T = 01:00: 1 h window {10, 20}; 24 h window {30, 10, 20}; the 40 at 01:00 is not in it
+    assert at1["reading_count_1h"] == 2 and at1["reading_count_24h"] == 3
+    assert at1["temperature_c_mean_1h"] == pytest.approx(15.0)
+    assert at1["temperature_c_std_1h"] == pytest.approx(50**0.5)  # sample std (ddof 1)
+    assert (at1["temperature_c_min_1h"], at1["temperature_c_max_1h"]) == pytest.approx((10.0, 20.0))
+    assert at1["temperature_c_mean_24h"] == pytest.approx(20.0)
+    assert at1["temperature_c_std_24h"] == pytest.approx(10.0)
+    assert at1["temperature_c_max_24h"] == pytest.approx(30.0)
+    # vibration is missing in two of the three readings: its stats use the one it has
+    assert (
+        at1["vibration_mm_s_mean_24h"] == pytest.approx(1.0)
+        and at1["vibration_mm_s_std_24h"] is None
+    )
+    assert at1["vibration_mm_s_max_1h"] == pytest.approx(1.0)
+    # a sensor never reported has no statistics, whatever the reading count
+    for stat in ("mean", "std", "min", "max"):
+        assert at1[f"power_kw_{stat}_24h"] is None
+    # the quarantined out-of-range reading at 00:15 counts in its windows only
+    assert at0["vibration_mm_s_out_of_range_1h"] == 0
+    assert at1["vibration_mm_s_out_of_range_1h"] == 1
+    assert at1["vibration_mm_s_out_of_range_24h"] == 1
+    assert at1["temperature_c_out_of_range_24h"] == 0
+
+    # T = 02:00: the 1 h window holds the 40 only; the 30 has left the 24 h window
+    assert at2["reading_count_1h"] == 1 and at2["temperature_c_mean_1h"] == pytest.approx(40.0)
+    assert at2["reading_count_24h"] == 3
+    assert at2["temperature_c_mean_24h"] == pytest.approx((10 + 20 + 40) / 3)
+    assert at2["vibration_mm_s_mean_24h"] == pytest.approx(2.5)
+    assert at2["vibration_mm_s_out_of_range_1h"] == 0
+
+
+def test_hand_made_maintenance_history(hand_made):
+    rows = hand_made["maintenance_history"]
+    assert len(rows) == 24 and {r["machine_id"] for r in rows.values()} == {"M1"}
+    at0, at1, at2 = rows[D], rows[D + HOUR], rows[D + 2 * HOUR]
+    # 00:00: WO1 closed 254 h before; WO2 in progress; failures WO1 and WO3 (WO4 too old,
+    # WO5 cancelled, WO6 deleted)
+    assert at0["hours_since_last_maintenance"] == pytest.approx(254.0)
+    assert (at0["failures_30d"], at0["open_work_orders"]) == (2, 2)
+    # 01:00: WO2 closed at 00:30; WO3 was opened exactly 30 days before: still counted
+    assert at1["hours_since_last_maintenance"] == pytest.approx(0.5)
+    assert (at1["failures_30d"], at1["open_work_orders"]) == (2, 1)
+    # 02:00: WO3 has left the 30-day window
+    assert at2["hours_since_last_maintenance"] == pytest.approx(1.5)
+    assert (at2["failures_30d"], at2["open_work_orders"]) == (1, 1)
+    assert at1["machine_age_days"] == pytest.approx(31 + 1 / 24)
+
+
+def test_hand_made_attributes_are_one_row_per_installed_machine_and_day(hand_made):
+    rows = hand_made["machine_attributes"]
+    assert list(rows) == [D]
+    assert rows[D]["machine_id"] == "M1" and rows[D]["machine_model"] == "PUMP-C"
