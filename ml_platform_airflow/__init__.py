@@ -9,7 +9,8 @@ imports no Airflow). DAG files import from here, by these fixed paths:
 - :mod:`.sensors`: wait for landing data, feature partitions, a RayJob; the promotion gates;
 - :mod:`.hooks`, :mod:`.operators`, :mod:`.triggers`: KubeRay RayJobs;
 - :mod:`.timetables`: the daily DAGs' landing-day timetable;
-- :mod:`.notes`: a verdict as a task-instance note in the UI.
+- :mod:`.notes`: a verdict as a task-instance note in the UI;
+- :mod:`.api_client`: the REST API v2 client (token, JSON calls) the notes and the demo use.
 
 What Airflow must load as a plugin (the timetable's registration) is in ``plugins/``.
 """

@@ -8,7 +8,8 @@ REST API v2 can, as a logged-in user::
     PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}?update_mask=note
           {"note": "..."}
 
-:func:`set_task_note` does exactly that for the running task instance. Where the API is:
+:func:`set_task_note` does exactly that for the running task instance, with the package's REST
+client (:mod:`ml_platform_airflow.api_client`). Where the API is:
 ``AIRFLOW__API__BASE_URL`` (``make ui`` and ``make backfill`` set it for every task; production
 sets it). Who it is: ``PLATFORM_AIRFLOW_API_TOKEN``, or ``PLATFORM_AIRFLOW_API_USER`` and
 ``PLATFORM_AIRFLOW_API_PASSWORD``, or the SimpleAuthManager password file that the embedded API
@@ -21,21 +22,24 @@ call fails, the note is skipped with one INFO line and the task goes on.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ml_platform_airflow.api_client import (
+    PASSWORD_FILE,
+    AirflowApiClient,
+    AirflowApiError,
+    login_from_password_file,
+    quote,
+)
 
 API_BASE_ENV = "AIRFLOW__API__BASE_URL"
 TOKEN_ENV = "PLATFORM_AIRFLOW_API_TOKEN"
 USER_ENV = "PLATFORM_AIRFLOW_API_USER"
 PASSWORD_ENV = "PLATFORM_AIRFLOW_API_PASSWORD"
-PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 # The API rejects longer notes (PatchTaskInstanceBody.note max_length).
 MAX_NOTE_CHARS = 1000
 TIMEOUT_S = 5.0
@@ -56,50 +60,29 @@ def _credentials() -> tuple[str, str] | None:
         return user, password
     home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
     try:
-        passwords = json.loads((home / PASSWORD_FILE).read_text())
-    except (OSError, ValueError):
+        return login_from_password_file(home)
+    except RuntimeError:
         return None
-    if not isinstance(passwords, dict) or not passwords:
-        return None
-    user = "admin" if "admin" in passwords else next(iter(passwords))
-    return user, str(passwords[user])
 
 
-def _call(method: str, url: str, body: dict[str, Any], token: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers=headers, method=method
-    )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-        return json.loads(response.read() or b"null")
-
-
-def _token(base: str) -> str:
+def _client(base: str) -> AirflowApiClient:
     token = os.environ.get(TOKEN_ENV)
     if token:
-        return token
+        return AirflowApiClient(base, token, TIMEOUT_S)
     credentials = _credentials()
     if credentials is None:
         raise ValueError(
             f"no API credentials ({TOKEN_ENV}, {USER_ENV}/{PASSWORD_ENV} or {PASSWORD_FILE})"
         )
-    user, password = credentials
-    answer = _call("POST", f"{base}/auth/token", {"username": user, "password": password})
-    return str(answer["access_token"])
+    return AirflowApiClient.login(base, *credentials, timeout_s=TIMEOUT_S)
 
 
-def note_url(base: str, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
-    """The REST API v2 address of one task instance, asking to update its note only."""
-    quote = urllib.parse.quote
-    url = (
-        f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
-        f"/taskInstances/{quote(task_id, safe='')}"
-    )
+def note_path(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+    """The REST API v2 path of one task instance (its note is updated with ``update_mask``)."""
+    path = f"/api/v2/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/{quote(task_id)}"
     if map_index is not None and map_index >= 0:
-        url += f"/{map_index}"
-    return url + "?update_mask=note"
+        path += f"/{map_index}"
+    return path
 
 
 def set_task_note(ti: Any, note: str, log: logging.Logger | Any | None = None) -> bool:
@@ -111,12 +94,12 @@ def set_task_note(ti: Any, note: str, log: logging.Logger | Any | None = None) -
         log.info("task note not set (no Airflow API server to call, e.g. a dag.test run)")
         return False
     dag_id, run_id, task_id = (str(i) for i in ids)
-    url = note_url(base, dag_id, run_id, task_id, map_index=getattr(ti, "map_index", -1))
+    path = note_path(dag_id, run_id, task_id, map_index=getattr(ti, "map_index", -1))
     try:
-        _call("PATCH", url, {"note": note}, _token(base))
-    except (OSError, ValueError, KeyError, urllib.error.URLError) as err:
-        # OSError covers HTTPError and refused connections: the verdict is in the log anyway.
-        log.info("task note not set (%s %s): %s", "PATCH", url, err)
+        _client(base).call("PATCH", path, {"note": note}, {"update_mask": "note"})
+    except (AirflowApiError, OSError, ValueError, KeyError) as err:
+        # HTTP errors, refused connections, timeouts: the verdict is in the log anyway.
+        log.info("task note not set (PATCH %s%s): %s", base, path, err)
         return False
     log.info("task note set: %s", note.splitlines()[0])
     return True

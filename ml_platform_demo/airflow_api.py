@@ -1,45 +1,18 @@
-"""A small client of Airflow's public REST API v2, as the embedded services' tooling uses it.
+"""The demo's calls on Airflow's public REST API v2: DAG pause state, runs and backfills.
 
 The demo drives Airflow only through interfaces Airflow keeps stable across releases, its CLI and
-this API, never through its metadata tables. Authentication is the one the README shows for
-``make ui``: ``POST /auth/token`` with a user and password (the SimpleAuthManager password file
-the embedded API server generates under ``AIRFLOW_HOME``), then ``Authorization: Bearer``.
+this API, never through its metadata tables. Token, requests and errors are the adapters' one
+client (:mod:`ml_platform_airflow.api_client`); this module adds the routes the backfill tooling
+needs.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
-TIMEOUT_S = 30.0
-
-
-class AirflowApiError(RuntimeError):
-    """A call the API answered with an HTTP error; ``status`` is its code."""
-
-    def __init__(self, method: str, path: str, status: int, detail: str) -> None:
-        super().__init__(f"{method} {path} -> HTTP {status}: {detail}")
-        self.status = status
-
-
-def login_from_password_file(airflow_home: Path) -> tuple[str, str]:
-    """The ``admin`` user (else the first) and its password from the generated password file."""
-    path = airflow_home / PASSWORD_FILE
-    try:
-        passwords = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise RuntimeError(f"no API login: cannot read {path} ({err})") from err
-    if not isinstance(passwords, dict) or not passwords:
-        raise RuntimeError(f"no API login: {path} lists no user")
-    user = "admin" if "admin" in passwords else next(iter(passwords))
-    return user, str(passwords[user])
+from ml_platform_airflow.api_client import AirflowApiClient, AirflowApiError
+from ml_platform_airflow.api_client import quote as _quote
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -47,40 +20,8 @@ def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-@dataclass
-class AirflowApi:
-    """Calls on ``base_url`` (``http://host:port``) with a bearer token."""
-
-    base_url: str
-    token: str
-
-    @classmethod
-    def login(cls, base_url: str, username: str, password: str) -> AirflowApi:
-        """Exchange a user and password for a token (``POST /auth/token``)."""
-        answer = _request(
-            "POST", base_url, "/auth/token", {"username": username, "password": password}
-        )
-        return cls(base_url, str(answer["access_token"]))
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None,
-    ) -> Any:
-        """One request; the decoded JSON answer. Raises :class:`AirflowApiError` on HTTP errors."""
-        return _request(method, self.base_url, path, body, query, self.token)
-
-    def all_pages(self, path: str, key: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every item of a collection endpoint (pages capped by ``[api] maximum_page_limit``)."""
-        items: list[dict[str, Any]] = []
-        while True:
-            answer = self.call("GET", path, query={**query, "offset": len(items), "limit": 100})
-            page = list(answer[key])
-            items += page
-            if not page or len(items) >= int(answer["total_entries"]):
-                return items
+class AirflowApi(AirflowApiClient):
+    """The REST client with the DAG, run and backfill routes of the embedded-service tooling."""
 
     # --- DAGs and runs -------------------------------------------------------------------
 
@@ -153,34 +94,3 @@ class AirflowApi:
                 return False
             raise
         return True
-
-
-def _quote(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
-
-
-def _request(
-    method: str,
-    base_url: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    query: dict[str, Any] | None = None,
-    token: str | None = None,
-) -> Any:
-    url = base_url.rstrip("/") + path
-    if query:
-        url += "?" + urllib.parse.urlencode(query)
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        detail = err.read().decode(errors="replace")[:2000]
-        raise AirflowApiError(method, path, err.code, detail) from err

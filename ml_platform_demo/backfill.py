@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ml_platform_demo.airflow_api import AirflowApi, login_from_password_file, parse_time
+from ml_platform_airflow.api_client import login_from_password_file
+from ml_platform_demo.airflow_api import AirflowApi, parse_time
 from ml_platform_demo.services import (
     Services,
     ensure_not_running,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import ml_platform_demo
-from ml_platform_demo.airflow_api import AirflowApi, AirflowApiError
+from ml_platform_airflow.api_client import AirflowApiError
+from ml_platform_demo.airflow_api import AirflowApi
 from ml_platform_demo.backfill import (
     backfill_body,
     backfill_command,
