@@ -1,13 +1,21 @@
-"""The drift gate's statistic and rules, on synthetic vectors (no model needed)."""
+"""The drift gate's statistic and rules, on vectors built so every distance is known.
+
+The gate runs as built (its distances, the LanceDB index); only the embedding model is a
+stand-in, so no model is loaded.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from ml_tasks.search import embedder, gates
+from ml_tasks.search import embedder
 from ml_tasks.search.gates import GateDecision, check_corpus, check_drift, embedding_distance
+from ml_tasks.search.index import ManualIndex, vectors_array
 from ml_tasks.search.policy import DriftPolicy, SearchPolicy
 
 
@@ -39,31 +47,79 @@ def test_distance_is_evidently_embedding_drift_distance_method():
     assert embedding_distance(blue, blue) == pytest.approx(0.0, abs=1e-9)
 
 
-class _FakeIndex:
-    """Two versions held in memory, with the row shape reembed_distance reads."""
+# --- The drift check on a real (LanceDB) index, with vectors whose distances are known -------
+# Blue and green share PAIRS pairs of opposite unit vectors (+e_k, -e_k), which sum to zero, so
+# each version's mean vector is the mean of its own chunks alone: blue's `changed` old chunks
+# are all e0, green's `changed` new chunks all cos(a) e0 + sin(a) e1. The cosine distance of the
+# means is then 1 - cos(a) (to float32 precision), whatever share of the chunks changed.
 
-    def __init__(self, versions: dict[int, tuple[list[str], np.ndarray]]) -> None:
-        self.versions = versions
+PAIRS = 100  # 200 shared chunks
+SPARE = embedder.DIMENSION - 1  # an axis no chunk uses: re-embedding rotates towards it
 
-    def version_vectors(self, version: int):
-        return self.versions[version]
+
+def _basis(k: int) -> np.ndarray:
+    v = np.zeros(embedder.DIMENSION, dtype=np.float32)
+    v[k] = 1.0
+    return v
+
+
+def _version(index: ManualIndex, ids: list[str], vectors: list[np.ndarray]) -> int:
+    version = index.next_version()
+    rows = pa.table(
+        {
+            "chunk_id": ids,
+            "doc_id": ["doc"] * len(ids),
+            "title": ["Manual"] * len(ids),
+            "section": ["Procedure"] * len(ids),
+            "part": pa.array([0] * len(ids), pa.int32()),
+            "text": [f"text of {i}" for i in ids],
+            "vector": vectors_array(np.stack(vectors)),
+        }
+    )
+    build = {"interval": "2026-10-01", "run_id": "r", "fingerprint": f"fp{version}"}
+    build |= {"model_id": "m", "documents": 1, "embedded": len(ids), "reused": 0}
+    index.write_version(version, rows, build)
+    return version
+
+
+class _Model:
+    """Stands in for MiniLM: embeds a chunk's text as the vector green stored for it, turned
+    by ``angle`` towards the spare axis (a runtime whose numerics moved)."""
+
+    def __init__(self, index: ManualIndex, version: int, angle: float = 0.0) -> None:
+        rows = index.open_version(version).to_arrow().to_pylist()
+        turn = math.sin(angle) * _basis(SPARE)
+        self.vectors: dict[str, np.ndarray] = {}
+        for r in rows:
+            stored = np.asarray(r["vector"], np.float32)
+            self.vectors[f"{r['title']}\n{r['section']}\n{r['text']}"] = (
+                math.cos(angle) * stored + turn
+            )
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
 
 @pytest.fixture
-def two_versions(monkeypatch):
-    rng = np.random.default_rng(0)
-    ids = [f"c{i}" for i in range(200)]
-    vectors = _unit(rng.normal(size=(200, 384)) + 0.5)
-    direction = rng.normal(size=(1, 384))  # new content, somewhere else in the space
+def versions(platform_home, monkeypatch):
+    """``make(changed, distance, reembed=0.0)``: blue v1 and green v2 in a fresh index, with
+    ``changed`` chunks replaced, the means ``distance`` apart and the re-embedding of reused
+    chunks ``reembed`` away from what green stored."""
 
-    def make(changed: int, shift: float):
-        green = vectors.copy()
-        green[:changed] = _unit(green[:changed] + shift * direction)
-        green_ids = [f"n{i}" for i in range(changed)] + ids[changed:]
-        return _FakeIndex({1: (ids, vectors), 2: (green_ids, green)})
+    def make(changed: int, distance: float, reembed: float = 0.0) -> ManualIndex:
+        index = ManualIndex(platform_home)
+        shared = [f"s{i}" for i in range(2 * PAIRS)]
+        pairs = [sign * _basis(2 + i) for i in range(PAIRS) for sign in (1, -1)]
+        a = math.acos(1.0 - distance)
+        new = (math.cos(a) * _basis(0) + math.sin(a) * _basis(1)).astype(np.float32)
+        old_ids = [f"old{i}" for i in range(changed)]
+        new_ids = [f"new{i}" for i in range(changed)]
+        assert _version(index, shared + old_ids, pairs + [_basis(0)] * changed) == 1
+        assert _version(index, shared + new_ids, pairs + [new] * changed) == 2
+        model = _Model(index, 2, angle=math.acos(1.0 - reembed))
+        monkeypatch.setattr(embedder, "load_model", lambda device="cpu": model)
+        return index
 
-    # reused vectors reproduce exactly unless a test says otherwise
-    monkeypatch.setattr(gates, "reembed_distance", lambda index, version, ids: 0.0)
     return make
 
 
@@ -73,34 +129,64 @@ def _drift(index, policy=None, **kw) -> GateDecision:
     return decision
 
 
-def test_small_change_small_distance_passes(two_versions):
-    d = _drift(two_versions(2, 0.2))
-    assert d.passed and d.drift["added_chunks"] == 2 and d.drift["removed_chunks"] == 2
-    assert d.drift["distance"] <= 0.01
+def test_a_distance_just_under_the_threshold_passes_without_a_drift_note(versions):
+    d = _drift(versions(2, 0.0099))
+    assert d.drift["distance"] == pytest.approx(0.0099, abs=1e-6)
+    assert (d.drift["added_chunks"], d.drift["removed_chunks"]) == (2, 2)
+    assert d.drift["changed_share"] == pytest.approx(4 / 202, abs=1e-4)
+    assert d.passed and not d.notes and not d.reasons
+    assert d.drift["reembed_probe"] == 8 and d.drift["reembed_max_distance"] < 1e-6
 
 
-def test_large_distance_with_a_large_but_allowed_change_is_explained(two_versions):
-    d = _drift(two_versions(40, 3.0))  # 20 % of the chunks replaced by very different ones
-    assert d.drift["distance"] > 0.01 and d.drift["changed_share"] == pytest.approx(0.4)
+def test_a_distance_exactly_at_the_threshold_passes(versions):
+    # orthogonal means: the distance is exactly 1, the float at the bound itself
+    index = versions(2, 1.0)
+    at = _drift(index, SearchPolicy(drift=DriftPolicy(max_distance=1.0)))
+    assert at.drift["distance"] == pytest.approx(1.0, rel=0, abs=0)
+    assert at.passed and not at.notes
+    beyond = _drift(index, SearchPolicy(drift=DriftPolicy(max_distance=0.999)))
+    assert not beyond.passed and "not explained by the corpus change" in beyond.reasons[0]
+
+
+def test_a_distance_just_over_the_threshold_with_few_changed_chunks_is_unexplained(versions):
+    d = _drift(versions(2, 0.0101))  # 2 % of the chunks changed, < the 5 % that explains drift
+    assert d.drift["distance"] == pytest.approx(0.0101, abs=1e-6)
+    assert not d.passed
+    assert d.reasons == [
+        "drift: embedding distance 0.0101 > 0.01 with only 2.0% of the chunks changed: "
+        "not explained by the corpus change"
+    ]
+
+
+def test_a_large_distance_with_a_large_but_allowed_change_is_explained(versions):
+    d = _drift(versions(25, 0.3))  # 50 of 225 chunks added or removed
+    assert d.drift["distance"] == pytest.approx(0.3, abs=1e-6)
+    assert d.drift["changed_share"] == pytest.approx(50 / 225, abs=1e-4)
     assert d.passed and "explained by the corpus change" in d.notes[-1]
 
 
-def test_a_change_over_the_maximum_needs_allow_large_change(two_versions):
-    index = two_versions(150, 3.0)
+def test_a_change_over_the_maximum_needs_allow_large_change(versions):
+    index = versions(150, 0.3)  # 300 of 350 chunks added or removed
     blocked = _drift(index)
     assert not blocked.passed and "allow_large_change" in blocked.reasons[0]
     assert _drift(index, allow_large_change=True).passed
 
 
-def test_distance_without_enough_changed_chunks_is_unexplained(two_versions):
-    policy = SearchPolicy(drift=DriftPolicy(max_distance=0.01, explained_min_changed_share=0.5))
-    d = _drift(two_versions(40, 3.0), policy)
-    assert not d.passed and "not explained by the corpus change" in d.reasons[0]
+@pytest.mark.parametrize(("reembed", "passed"), [(0.5e-4, True), (2e-4, False)])
+def test_reused_embeddings_are_checked_against_the_model_at_the_known_distance(
+    versions, reembed, passed
+):
+    policy = SearchPolicy(drift=DriftPolicy(max_distance=0.01, max_reembed_distance=1e-4))
+    d = _drift(versions(2, 0.001, reembed=reembed), policy)
+    assert d.drift["reembed_max_distance"] == pytest.approx(reembed, abs=2e-6)
+    assert d.passed is passed
+    if not passed:
+        assert "not reproducible by the current model" in d.reasons[0]
 
 
-def test_first_build_has_no_drift_check():
+def test_first_build_has_no_drift_check(platform_home):
     decision = GateDecision(green=1, blue=None)
-    check_drift(decision, _FakeIndex({}), SearchPolicy())
+    check_drift(decision, ManualIndex(platform_home), SearchPolicy())
     assert decision.passed and "first build" in decision.notes[0]
 
 
