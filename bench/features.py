@@ -337,24 +337,14 @@ def bench_lookups(kind: str, machines: int, lookups: int) -> list[dict[str, Any]
     sdk = OnlineFeatureReader.from_settings(get_settings(), fast=False)
     assert reader.fast, "the fast path should serve this store"
     ids = [f"M-{i:04d}" for i in range(1, machines + 1)]
-    keys = {
-        m: reader._serialize(
-            reader._entity_key(
-                join_keys=["machine_id"], entity_values=[reader._value(string_val=m)]
-            ),
-            entity_key_serialization_version=reader._version,
-        )
-        for m in ids
-    }
+    keys = {m: reader.entity_key(m) for m in ids}
 
     if kind == "sqlite":
         import sqlite3
 
-        path = reader.store.config.online_store.path
+        path = sdk.store.config.online_store.path
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        tables = [
-            f"{reader.store.project}_{v}" for v in dict.fromkeys(v for v, _ in reader.features)
-        ]
+        tables = [f"{sdk.store.project}_{v}" for v in dict.fromkeys(v for v, _ in reader.features)]
         sql: dict[int, str] = {}
 
         def raw(batch: list[str]) -> Any:
@@ -370,9 +360,9 @@ def bench_lookups(kind: str, machines: int, lookups: int) -> list[dict[str, Any]
 
         raw_name = "raw sqlite3 primary-key query"
     else:
-        online = reader.store._get_provider().online_store
-        client = online._get_client(reader.store.config.online_store)
-        project = reader.store.project.encode()
+        online = sdk.store._get_provider().online_store
+        client = online._get_client(sdk.store.config.online_store)
+        project = sdk.store.project.encode()
 
         def raw(batch: list[str]) -> Any:
             with client.pipeline(transaction=False) as pipe:

@@ -1,12 +1,18 @@
-"""Online feature reads for one or many machines (the serving path).
+"""Online feature reads for one or many machines (the serving path and ``features get``).
 
-:class:`OnlineFeatureReader` resolves the feature service once, then serves lookups straight
-from the online store in Feast's own layout: on SQLite one ``UNION ALL`` query over the service's
-view tables, on Redis one ``HMGET`` per machine in a single pipeline. Values are decoded from
-Feast's ``Value`` protos exactly as Feast does; ``fast=False`` (and every store other than these
-two) goes through Feast's ``get_online_features`` instead, and the tests hold the fast path to the
-same answers. Why a fast path at all: Feast's generic response assembly costs several times the
-storage lookup itself (``bench/features.py`` prints both beside a raw lookup).
+:class:`OnlineFeatureReader` serves lookups straight from the online store in Feast's own
+layout: on SQLite one ``UNION ALL`` query over the service's view tables, on Redis one ``HMGET``
+per machine in a single pipeline, with entity keys serialized and values decoded exactly as
+Feast does. ``fast=False`` (and every store other than these two) goes through Feast's
+``get_online_features`` instead, and the tests hold the fast path to the same answers. Why a fast
+path at all: Feast's generic response assembly costs several times the storage lookup itself
+(``bench/features.py`` prints both beside a raw lookup).
+
+Without Feast: which views and features the service serves is recorded in the feature repo's
+``online_layout.json`` whenever the definitions are applied (:func:`write_layout`, called by
+:func:`ml_tasks.features.store.apply_definitions`). :meth:`OnlineFeatureReader.from_settings`
+reads it and the store directly, so a reader (``python -m ml_tasks features get``) never imports
+Feast, which costs seconds (it imports torch); without the file it asks Feast's registry.
 
 A machine the online store has never seen comes back as ``None`` ("not found"), never as an
 exception. Like Feast's online reads, values are the latest materialized, whatever their age.
@@ -14,17 +20,29 @@ exception. Like Feast's online reads, values are the latest materialized, whatev
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ml_tasks.features.store import FEATURE_SERVICE, get_store
+from ml_tasks.features.store import (
+    FEATURE_SERVICE,
+    REDIS_STORE,
+    SQLITE_STORE,
+    get_store,
+    render_config,
+)
 from ml_tasks.settings import Settings, get_settings
 
 ENTITY = "machine_id"
+LAYOUT_FILE = "online_layout.json"
+# feast.value_type.ValueType.STRING, the type tag of a string join key and of its value.
+_STRING = 2
 
 
 class OnlineStoreUnavailable(RuntimeError):
@@ -97,12 +115,48 @@ class _SqliteLookup:
         return found
 
 
+def _mmh3(key: str) -> bytes:
+    """Feast's Redis field name of ``view:feature``: murmur3_32, little-endian (its ``_mmh3``)."""
+    import mmh3
+
+    return struct.pack("<I", mmh3.hash(key, signed=False))
+
+
+def entity_key(machine_id: str, version: int = 3) -> bytes:
+    """Feast's serialized entity key of one string join key (``serialize_entity_key``, v3).
+
+    Count of keys, then per key its type, length and name, then per value its type, length and
+    bytes, all little-endian uint32; the tests compare it with Feast's own on many ids.
+    """
+    if version != 3:
+        raise ValueError(f"entity key serialization version {version}: only 3 is supported")
+    name, value = ENTITY.encode(), machine_id.encode()
+    return b"".join(
+        (
+            struct.pack("<III", 1, _STRING, len(name)),
+            name,
+            struct.pack("<II", _STRING, len(value)),
+            value,
+        )
+    )
+
+
+def _parse_value(raw: bytes) -> Any:
+    from feast.protos.feast.types.Value_pb2 import Value
+
+    return Value.FromString(raw)
+
+
+def _python_value(value: Any) -> Any:
+    from feast.type_map import feast_value_type_to_python_type
+
+    return feast_value_type_to_python_type(value)
+
+
 class _RedisLookup:
     """Reads Feast's Redis layout (one hash per entity, a field per view and feature)."""
 
-    def __init__(self, client: Any, project: str, features: list[tuple[str, str]]) -> None:
-        from feast.infra.online_stores.helpers import _mmh3
-
+    def __init__(self, client: Any, project: str, features: Sequence[tuple[str, str]]) -> None:
         self._client = client
         self._project = project.encode()
         self._fields = [_mmh3(f"{view}:{feature}") for view, feature in features]
@@ -121,59 +175,156 @@ class _RedisLookup:
         return found
 
 
-class OnlineFeatureReader:
-    """Reads the feature service's features for machine ids from the online store."""
+@dataclass(frozen=True)
+class OnlineLayout:
+    """What a reader needs to know of the registry: the service's views and features."""
 
-    def __init__(self, store: Any, feature_service: str = FEATURE_SERVICE, *, fast: bool = True):
-        from feast.infra.key_encoding_utils import serialize_entity_key
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-        from feast.protos.feast.types.Value_pb2 import Value
-        from feast.type_map import feast_value_type_to_python_type
+    project: str
+    feature_service: str
+    entity_key_serialization_version: int
+    features: tuple[tuple[str, str], ...]  # (view, feature), in the service's order
 
-        self.store = store
-        self.feature_service = feature_service
+    @classmethod
+    def from_store(cls, store: Any, feature_service: str = FEATURE_SERVICE) -> OnlineLayout:
+        """Resolve the service in Feast's registry."""
         from feast.errors import FeatureServiceNotFoundException
 
         try:
-            self.service = store.get_feature_service(feature_service)
+            service = store.get_feature_service(feature_service)
         except FeatureServiceNotFoundException as err:
             raise OnlineStoreUnavailable(
                 f"feature service {feature_service} is not registered: materialize features first "
                 "(python -m ml_tasks features materialize --start ... --end ...)"
             ) from err
-        self._entity_key, self._value, self._serialize = EntityKey, Value, serialize_entity_key
-        self._fallback = feast_value_type_to_python_type
-        self._version = store.config.entity_key_serialization_version
-        projections = self.service.feature_view_projections
-        self.features = [(p.name, f.name) for p in projections for f in p.features]
-        self.feature_names = [name for _, name in self.features]
-        self._lookup = self._make_lookup() if fast else None
+        projections = service.feature_view_projections
+        return cls(
+            project=store.project,
+            feature_service=feature_service,
+            entity_key_serialization_version=store.config.entity_key_serialization_version,
+            features=tuple((p.name, f.name) for p in projections for f in p.features),
+        )
 
-    def _make_lookup(self) -> _SqliteLookup | _RedisLookup | None:
-        config = self.store.config
-        kind = type(self.store._get_provider().online_store).__name__
-        if config.registry.enable_online_feature_view_versioning:
-            return None
-        if kind.endswith("SqliteOnlineStore"):
-            from feast.infra.online_stores.sqlite import SqliteOnlineStore
+    @classmethod
+    def load(cls, settings: Settings, feature_service: str = FEATURE_SERVICE) -> OnlineLayout:
+        """The layout recorded for these settings; :class:`FileNotFoundError` when none is."""
+        data = json.loads(layout_path(settings).read_text())
+        service = data["feature_services"][feature_service]
+        return cls(
+            project=data["project"],
+            feature_service=feature_service,
+            entity_key_serialization_version=int(data["entity_key_serialization_version"]),
+            features=tuple((view, name) for view, name in service),
+        )
 
-            views = list(dict.fromkeys(view for view, _ in self.features))
-            path = SqliteOnlineStore._get_db_path(config)
-            return _SqliteLookup(path, [f"{config.project}_{view}" for view in views])
-        if kind.endswith("RedisOnlineStore"):
-            online = self.store._get_provider().online_store
-            return _RedisLookup(
-                online._get_client(config.online_store), config.project, self.features
-            )
+
+def layout_path(settings: Settings) -> Path:
+    return settings.feature_repo_dir / LAYOUT_FILE
+
+
+def write_layout(store: Any, settings: Settings, services: Sequence[str] = (FEATURE_SERVICE,)):
+    """Record the services' views and features for readers that do not import Feast.
+
+    Rewritten (atomically) only when it changes. Nothing is recorded where the fast path does
+    not apply (versioned online feature views): readers then go through Feast.
+    """
+    path = layout_path(settings)
+    if store.config.registry.enable_online_feature_view_versioning:
+        path.unlink(missing_ok=True)
         return None
+    layouts = []
+    for name in services:
+        try:
+            layouts.append(OnlineLayout.from_store(store, name))
+        except OnlineStoreUnavailable:
+            continue
+    record = {
+        "project": store.project,
+        "entity_key_serialization_version": store.config.entity_key_serialization_version,
+        "feature_services": {lay.feature_service: lay.features for lay in layouts},
+    }
+    text = json.dumps(record, indent=1) + "\n"
+    if path.exists() and path.read_text() == text:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def _sqlite_lookup(layout: OnlineLayout, path: str) -> _SqliteLookup:
+    views = list(dict.fromkeys(view for view, _ in layout.features))
+    return _SqliteLookup(path, [f"{layout.project}_{view}" for view in views])
+
+
+def _direct_lookup(settings: Settings, layout: OnlineLayout) -> _SqliteLookup | _RedisLookup | None:
+    """A lookup on the settings' online store without Feast (None: only Feast can read it)."""
+    online = render_config(settings)["online_store"]  # the store feature_store.yaml names
+    if online["type"] == SQLITE_STORE:
+        return _sqlite_lookup(layout, online["path"])
+    if online["type"] == REDIS_STORE and settings.redis_url and "://" in settings.redis_url:
+        import redis
+
+        return _RedisLookup(
+            redis.Redis.from_url(settings.redis_url), layout.project, layout.features
+        )
+    return None  # e.g. Feast's own connection-string form: Feast connects
+
+
+class OnlineFeatureReader:
+    """Reads the feature service's features for machine ids from the online store.
+
+    Build with :meth:`from_settings`; ``store`` is the Feast store where one was opened (the
+    ``fast=False`` path and stores without a direct lookup), else None.
+    """
+
+    def __init__(
+        self,
+        layout: OnlineLayout,
+        lookup: _SqliteLookup | _RedisLookup | None,
+        store: Any = None,
+    ) -> None:
+        if lookup is None and store is None:
+            raise ValueError("a reader needs a direct lookup or a Feast store")
+        self.layout = layout
+        self.feature_service = layout.feature_service
+        self.features = list(layout.features)
+        self.feature_names = [name for _, name in self.features]
+        self.store = store
+        self._lookup = lookup
+        self._version = layout.entity_key_serialization_version
+
+    @classmethod
+    def from_store(
+        cls, store: Any, feature_service: str = FEATURE_SERVICE, *, fast: bool = True
+    ) -> OnlineFeatureReader:
+        """A reader on an open Feast store (the registry resolves the service)."""
+        layout = OnlineLayout.from_store(store, feature_service)
+        return cls(layout, _feast_lookup(store, layout) if fast else None, store)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, fast: bool = True
+    ) -> OnlineFeatureReader:
+        """The recorded layout and the store read directly (no Feast import) where possible."""
+        s = settings or get_settings()
+        if fast:
+            try:
+                layout = OnlineLayout.load(s)
+            except (OSError, ValueError, KeyError, TypeError):
+                layout = None
+            lookup = _direct_lookup(s, layout) if layout is not None else None
+            if layout is not None and lookup is not None:
+                return cls(layout, lookup)
+        return cls.from_store(get_store(s), fast=fast)
 
     @property
     def fast(self) -> bool:
         return self._lookup is not None
 
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, fast: bool = True):
-        return cls(get_store(settings or get_settings()), fast=fast)
+    def entity_key(self, machine_id: str) -> bytes:
+        """The machine's key in the online store (Feast's serialization)."""
+        return entity_key(machine_id, self._version)
 
     def get(self, machine_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """Features per machine id, in request order; ``None`` for a machine not online."""
@@ -182,15 +333,9 @@ class OnlineFeatureReader:
             raise ValueError("machine ids must be non-empty strings")
         if self._lookup is None:
             return self._get_with_feast(ids)
-        keys = [
-            self._serialize(
-                self._entity_key(join_keys=[ENTITY], entity_values=[self._value(string_val=m)]),
-                entity_key_serialization_version=self._version,
-            )
-            for m in ids
-        ]
+        keys = [entity_key(m, self._version) for m in ids]
         rows = self._lookup.read(keys)
-        parse, fallback, unpack = self._value.FromString, self._fallback, _DOUBLE.unpack_from
+        unpack = _DOUBLE.unpack_from
         out: dict[str, dict[str, Any] | None] = {}
         for machine, key in zip(ids, keys, strict=True):
             row = rows.get(key)
@@ -205,13 +350,14 @@ class OnlineFeatureReader:
                 elif len(raw) == 9 and raw[0] == _TAG_DOUBLE:
                     features[name] = unpack(raw, 1)[0]  # most values: inline, no call
                 else:
-                    features[name] = decode_value(raw, parse, fallback)
+                    features[name] = decode_value(raw, _parse_value, _python_value)
             out[machine] = features
         return out
 
     def _get_with_feast(self, ids: list[str]) -> dict[str, dict[str, Any] | None]:
         response = self.store.get_online_features(
-            features=self.service, entity_rows=[{ENTITY: m} for m in ids]
+            features=self.store.get_feature_service(self.feature_service),
+            entity_rows=[{ENTITY: m} for m in ids],
         )
         columns = response.to_dict()
         out: dict[str, dict[str, Any] | None] = {}
@@ -226,6 +372,24 @@ class OnlineFeatureReader:
     def get_one(self, machine_id: str) -> dict[str, Any] | None:
         """Features of one machine, ``None`` when it is not in the online store."""
         return self.get([machine_id])[machine_id]
+
+
+def _feast_lookup(store: Any, layout: OnlineLayout) -> _SqliteLookup | _RedisLookup | None:
+    """A direct lookup on an open Feast store's online store (None: read through Feast)."""
+    config = store.config
+    online = store._get_provider().online_store
+    kind = type(online).__name__
+    if config.registry.enable_online_feature_view_versioning:
+        return None
+    if kind.endswith("SqliteOnlineStore"):
+        from feast.infra.online_stores.sqlite import SqliteOnlineStore
+
+        return _sqlite_lookup(layout, SqliteOnlineStore._get_db_path(config))
+    if kind.endswith("RedisOnlineStore"):
+        return _RedisLookup(
+            online._get_client(config.online_store), layout.project, layout.features
+        )
+    return None
 
 
 @lru_cache(maxsize=4)

@@ -159,8 +159,13 @@ def registry_events(mlflow_client: Any, model_name: str) -> list[AliasEvent]:
         model = mlflow_client.get_registered_model(model_name)
     except MlflowException:
         return []
+    return events_from_tags(model.tags or {})
+
+
+def events_from_tags(tags: dict[str, str]) -> list[AliasEvent]:
+    """The events recorded in a registered model's ``audit.*`` tags, oldest first."""
     events = []
-    for key, value in (model.tags or {}).items():
+    for key, value in tags.items():
         if key.startswith(TAG_PREFIX):
             try:
                 events.append(AliasEvent.from_dict(json.loads(value)))

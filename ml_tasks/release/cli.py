@@ -123,19 +123,73 @@ def _registered(mlflow_client: object, model_name: str) -> bool:
     return True
 
 
+def sqlite_registry(model_name: str) -> tuple[bool, dict[str, str], dict[str, str]] | None:
+    """(registered, aliases -> version, tags) of a model, read from the embedded SQLite registry.
+
+    ``history`` only reads, and importing MLflow costs seconds (it is most of the command's
+    time), so on the embedded default it reads MLflow's own tables; the component tests hold the
+    answer to MLflow's. None where the registry is not SQLite or its tables are not as expected:
+    then the caller asks MLflow.
+    """
+    import sqlite3
+
+    from ml_tasks.settings import get_settings
+
+    s = get_settings()
+    uri = s.mlflow_registry_uri or s.mlflow_tracking_uri
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(registered_models)")}
+        scope = " AND workspace = 'default'" if "workspace" in columns else ""
+        registered = con.execute(
+            f"SELECT 1 FROM registered_models WHERE name = ?{scope}", (model_name,)
+        ).fetchone()
+        current = con.execute(
+            f"SELECT alias, version FROM registered_model_aliases WHERE name = ?{scope}",
+            (model_name,),
+        ).fetchall()
+        tags = con.execute(
+            f'SELECT "key", value FROM registered_model_tags WHERE name = ?{scope}', (model_name,)
+        ).fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return (
+        registered is not None,
+        {alias: str(version) for alias, version in sorted(current)},
+        {key: value for key, value in tags},
+    )
+
+
 def run_history(args: argparse.Namespace) -> int:
     from ml_tasks.registry import history
-    from ml_tasks.registry.models import aliases, client, registry_exists
+    from ml_tasks.registry.models import registry_exists
 
     events = history.read_events(args.model)
     current: dict[str, str] = {}
     problems: list[str] = []
     known = bool(events)  # a deleted model's history is still worth showing
     if registry_exists():
-        c = client()
-        known = known or _registered(c, args.model)
-        current = aliases(c, args.model)
-        problems = history.reconcile(events, history.registry_events(c, args.model), current)
+        direct = sqlite_registry(args.model)
+        if direct is not None:
+            registered, current, tags = direct
+            recorded = history.events_from_tags(tags)
+        else:
+            from ml_tasks.registry.models import aliases, client
+
+            c = client()
+            registered = _registered(c, args.model)
+            current = aliases(c, args.model)
+            recorded = history.registry_events(c, args.model)
+        known = known or registered
+        problems = history.reconcile(events, recorded, current)
     if not known:
         # A typo must not read as "no alias ever moved": say so and fail.
         print(

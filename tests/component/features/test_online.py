@@ -67,8 +67,12 @@ def test_online_equals_offline_at_the_latest_timestamp(online_home):
     fast = OnlineFeatureReader.from_settings(s)
     sdk = OnlineFeatureReader.from_settings(s, fast=False)
     assert fast.fast and not sdk.fast
+    assert fast.store is None  # read from the recorded layout and the store, without Feast
     _assert_matches(fast.get(machines), offline)
     _assert_matches(sdk.get(machines), offline)  # Feast's own read path agrees
+    assert fast.get([*machines, "M-9999"]) == sdk.get([*machines, "M-9999"])
+    on_feast = OnlineFeatureReader.from_store(sdk.store)  # the fast path on an open store
+    assert on_feast.fast and on_feast.get(machines) == fast.get(machines)
     one = fast.get_one(machines[0])
     assert one is not None and one["plant_id"].startswith("P")
 
@@ -154,3 +158,58 @@ def test_wire_decoding_matches_protobuf(value):
     expected = feast_value_type_to_python_type(Value.FromString(raw)) if raw else None
     got = decode_value(raw, Value.FromString, feast_value_type_to_python_type)
     assert got == expected and type(got) is type(expected)
+
+
+def test_entity_keys_are_serialized_like_feast():
+    from feast.infra.key_encoding_utils import serialize_entity_key
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value
+
+    from ml_tasks.features.online import entity_key
+
+    for machine in ("M-0001", "M-9999", "", "ü-machine", "x" * 300):
+        feast_key = EntityKey(join_keys=["machine_id"], entity_values=[Value(string_val=machine)])
+        assert entity_key(machine) == serialize_entity_key(feast_key, 3)
+
+
+def test_redis_field_names_are_feasts():
+    from feast.infra.online_stores.helpers import _mmh3 as feast_mmh3
+
+    from ml_tasks.features.online import _mmh3
+
+    for name in ("telemetry_stats:temperature_c_mean_1h", "machine_attributes:plant_id", ""):
+        assert _mmh3(name) == feast_mmh3(name)
+
+
+GET_WITHOUT_FEAST = """
+import json, sys
+from ml_tasks.cli import main
+code = main(["features", "get", "--machine-id", "M-0001", "--machine-id", "M-9999", "--json"])
+print(json.dumps({"code": code, "feast": "feast" in sys.modules, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_features_get_reads_the_store_without_importing_feast(online_home):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    s = online_home
+    compute_features(D1, D2, settings=s)
+    _materialized(s, D1, D2)
+    done = subprocess.run(
+        [sys.executable, "-c", GET_WITHOUT_FEAST],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *printed, probe = done.stdout.strip().splitlines()
+    assert json.loads(probe) == {"code": 1, "feast": False, "torch": False}
+    answer = json.loads("\n".join(printed))
+    expected = OnlineFeatureReader.from_settings(s, fast=False).get(["M-0001"])["M-0001"]
+    assert answer["M-9999"] == {"found": False, "features": None}
+    got = answer["M-0001"]["features"]
+    assert answer["M-0001"]["found"] and got.keys() == expected.keys()
+    assert not {k: (got[k], v) for k, v in expected.items() if not _same(got[k], v)}
