@@ -50,8 +50,8 @@ def test_distance_is_evidently_embedding_drift_distance_method():
 # --- The drift check on a real (LanceDB) index, with vectors whose distances are known -------
 # Blue and green share PAIRS pairs of opposite unit vectors (+e_k, -e_k), which sum to zero, so
 # each version's mean vector is the mean of its own chunks alone: blue's `changed` old chunks
-# are all e0, green's `changed` new chunks all cos(a) e0 + sin(a) e1. The cosine distance of the
-# means is then 1 - cos(a) (to float32 precision), whatever share of the chunks changed.
+# are all e0, green's `changed` new chunks all c e0 + sqrt(1 - c^2) e1. The cosine distance of
+# the means is then 1 - c (to float32 precision), whatever share of the chunks changed.
 
 PAIRS = 100  # 200 shared chunks
 SPARE = embedder.DIMENSION - 1  # an axis no chunk uses: re-embedding rotates towards it
@@ -110,8 +110,8 @@ def versions(platform_home, monkeypatch):
         index = ManualIndex(platform_home)
         shared = [f"s{i}" for i in range(2 * PAIRS)]
         pairs = [sign * _basis(2 + i) for i in range(PAIRS) for sign in (1, -1)]
-        a = math.acos(1.0 - distance)
-        new = (math.cos(a) * _basis(0) + math.sin(a) * _basis(1)).astype(np.float32)
+        cos = 1.0 - distance  # 0 exactly for orthogonal means
+        new = (cos * _basis(0) + math.sqrt(1.0 - cos * cos) * _basis(1)).astype(np.float32)
         old_ids = [f"old{i}" for i in range(changed)]
         new_ids = [f"new{i}" for i in range(changed)]
         assert _version(index, shared + old_ids, pairs + [_basis(0)] * changed) == 1
