@@ -21,7 +21,18 @@ def _days(start: date, days: int) -> list[date]:
 
 
 def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
-    """Run the demo end to end; returns a process exit code."""
+    """Run the demo end to end; returns a process exit code.
+
+    A local Ray head starts in the background first (its start-up overlaps the ELT), training
+    connects to it through ``RAY_ADDRESS``, and it stops at the end (``ml_platform_demo.ray_head``).
+    """
+    from ml_platform_demo.ray_head import ray_head
+
+    with ray_head(get_settings(), wait=False) as head:
+        return _run_steps(start, days, machines, seed, head)
+
+
+def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> int:
     from ml_platform_demo.orchestration import (
         init_airflow_db,
         load_dag,
@@ -89,6 +100,7 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     print(f"[5/8] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
     from ml_platform_demo.steps.training import run_training_demo
 
+    head.ready()  # the local Ray head started in the background: training connects to it
     if run_training_demo(start, drift_start - timedelta(days=1), s) != 0:
         print("FAILED: train_failure_model")
         return 1

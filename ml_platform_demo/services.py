@@ -504,8 +504,13 @@ def main_ui(args: argparse.Namespace) -> int:
 
 
 def main_stop(_args: argparse.Namespace) -> int:
-    """``stop`` command: stop services a crashed run left behind (by their PID files)."""
+    """``stop`` command: stop services a crashed run left behind (by their PID files), and the
+    local Ray head (:mod:`ml_platform_demo.ray_head`)."""
+    from ml_platform_demo import ray_head
+
     stopped = stop_recorded()
+    if ray_head.stop_head():
+        stopped.append(ray_head.NAME)
     print(f"stopped: {', '.join(stopped)}" if stopped else "no recorded services running")
     return 0
 

@@ -1,9 +1,11 @@
 """Run a :class:`~ml_tasks.training.spec.TrainingPlan` on Ray Train.
 
-Where Ray runs is configuration only: with ``RAY_ADDRESS`` set (a KubeRay cluster, or the
-RayJob's own cluster, where KubeRay sets it for the entrypoint) the trainer connects to it;
-otherwise Ray starts in-process with ``ray_num_cpus`` CPUs and no dashboard, and is shut down
-again when the run ends. The same run name and storage path make a second ``fit()`` resume.
+Where Ray runs is configuration only: with ``RAY_ADDRESS`` set (a KubeRay cluster, the
+RayJob's own cluster, where KubeRay sets it for the entrypoint, or the embedded default's local
+head, ``python -m ml_platform_demo`` starts one) the trainer connects to it, which takes about a
+second instead of the in-process start-up; otherwise Ray starts in-process with ``ray_num_cpus``
+CPUs and no dashboard, and is shut down again when the run ends. The same run name and storage
+path make a second ``fit()`` resume.
 """
 
 from __future__ import annotations
@@ -93,11 +95,19 @@ def finite(value: Any) -> Any:
     return value
 
 
+def is_loopback(address: str | None) -> bool:
+    """Whether a Ray address names a head on this machine (``127.0.0.1:6380``, ``localhost``)."""
+    if not address:
+        return False
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def configure_env(*, local: bool = False) -> None:
     """Environment Ray Train reads at start-up (set only where the operator did not).
 
-    ``local``: for a Ray started in this process, where nothing can be preempted and nobody
-    else connects.
+    ``local``: for a Ray started in this process or a head on this machine, where nothing can be
+    preempted and nobody else connects.
     """
     # Read by the Train controller, which Ray starts with the driver's values of these.
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", HEALTH_CHECK_INTERVAL_S)
@@ -119,14 +129,18 @@ def ray_session(
     import ray
 
     s = settings or get_settings()
-    configure_env(local=not s.ray_address)
+    configure_env(local=not s.ray_address or is_loopback(s.ray_address))
     if ray.is_initialized():
         yield False
         return
     started = time.perf_counter()
     if s.ray_address:
         ray.init(address=s.ray_address, log_to_driver=True)
-        log.info("connected to the Ray cluster at %s", s.ray_address)
+        log.info(
+            "connected to the Ray cluster at %s in %.1f s",
+            s.ray_address,
+            time.perf_counter() - started,
+        )
     else:
         cpus = num_cpus or s.ray_num_cpus or os.cpu_count() or 1
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True)
