@@ -42,6 +42,7 @@ from typing import Any
 
 import psutil
 
+from ml_platform_airflow.api_client import PASSWORD_FILE
 from ml_tasks.settings import Settings, airflow_env, get_settings
 
 UI_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -453,7 +454,7 @@ def more_services(
 
 def _login_hint(settings: Settings) -> str:
     """The SimpleAuthManager login the API server generated (``admin`` / password)."""
-    password_file = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    password_file = settings.airflow_home / PASSWORD_FILE
     try:
         passwords = json.loads(password_file.read_text())
     except (OSError, ValueError):
