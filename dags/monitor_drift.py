@@ -23,8 +23,8 @@ time on day D checks day D).
    `failure_model_monitoring`) and a summary row to the drift table (`<lake>/monitoring_drift`).
 3. `raise_alarm`: on a breach, the platform alert (log; webhook when `PLATFORM_ALERT_WEBHOOK` is
    set) through `DriftAlarmNotifier`. Skipped on clean days.
-4. `request_retraining`: on feature or prediction drift, an event on the `drift_alarm` asset,
-   which the training DAG is scheduled on. Skipped otherwise (a data-quality breach alerts but
+4. `request_retraining`: on feature or prediction drift, an event on the `drift_alarm` asset
+   (for a retraining DAG to schedule on; none consumes it yet). Skipped otherwise (a data-quality breach alerts but
    does not retrain on broken data).
 
 While the latest monitored day is in breach, `python -m ml_tasks drift --status` reports the
