@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -38,7 +39,14 @@ from ml_tasks.monitoring.champion import (
     ChampionSource,
     MlflowChampionSource,
 )
-from ml_tasks.monitoring.drift import FLEET, SliceDrift, compare_slice, slice_name
+from ml_tasks.monitoring.drift import (
+    FLEET,
+    SliceDrift,
+    can_screen,
+    compare_slice,
+    screen_slice,
+    slice_name,
+)
 from ml_tasks.monitoring.policy import MonitoringPolicy, load_policy
 from ml_tasks.monitoring.quality import QualityResult, check_quality, quality_columns
 from ml_tasks.monitoring.store import NO_CHAMPION
@@ -160,11 +168,17 @@ def compare_slices(
     with_prediction: bool,
     flagged: set[str],
     sample_rows: int,
+    evidently_screen: bool = False,
 ) -> tuple[dict[str, SliceDrift], dict[str, tuple[Any, bool]], int]:
     """Drift of the fleet and every slice; ``flagged`` slices (quality findings) get the full
     report. Returns the results, the snapshots to write (with or without HTML) and the number
-    of fleet rows compared."""
+    of fleet rows compared.
+
+    Screens are computed by :func:`~ml_tasks.monitoring.drift.screen_slice` (same scores as
+    Evidently's, a fraction of the time) unless ``evidently_screen`` or the policy's methods
+    need Evidently; the full reports are always Evidently's."""
     html = policy.reports.html
+    own_screen = not evidently_screen and can_screen(policy)
     args = {
         "current_day_type": frames.day_type(day),
         "with_prediction": with_prediction,
@@ -180,9 +194,19 @@ def compare_slices(
         # html "none" nothing is rendered that a finding does not need.
         full = html == "all" or (name == FLEET and html == "findings")
         summary = _summary_columns(policy) if full and name == FLEET else None
-        result, snapshot = compare_slice(
-            name, cur, ref_part, policy, detail=full, summary_columns=summary, **args
-        )
+        if full or not own_screen:
+            result, snapshot = compare_slice(
+                name, cur, ref_part, policy, detail=full, summary_columns=summary, **args
+            )
+        else:
+            result, snapshot = screen_slice(
+                name,
+                cur,
+                ref_part,
+                policy,
+                current_day_type=args["current_day_type"],
+                with_prediction=with_prediction,
+            )
         prediction_drift = result.prediction is not None and result.prediction.drifted
         if (
             not full
@@ -277,6 +301,163 @@ def _table_row(summary: dict[str, Any], slices: list[SliceDrift]) -> dict[str, A
     }
 
 
+class Monitor:
+    """Daily monitoring runs that share their fixed costs: one champion look-up (the model
+    loaded once), one reference per window (read and sampled once), one MLflow client and
+    experiment. Each :meth:`run` still writes its own interval's records: reports, MLflow run,
+    drift-table row, verdict log.
+
+    The ``monitor_drift`` DAG makes one per task (one day); a range (``make run``'s demo step,
+    ``python -m ml_tasks drift --date .. --end ..``) reuses one over its days.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_name: str | None = None,
+        settings: Settings | None = None,
+        policy: MonitoringPolicy | None = None,
+        champion_source: ChampionSource | None = None,
+        alias: str = CHAMPION_ALIAS,
+        current_sample_rows: int | None = None,
+        log_mlflow: bool = True,
+        evidently_screen: bool = False,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.policy = policy or load_policy(settings=self.settings)
+        self.model_name = model_name or self.policy.model_name
+        self.alias = alias
+        self.current_sample_rows = current_sample_rows
+        self.evidently_screen = evidently_screen
+        self._source = champion_source or MlflowChampionSource(self.settings, alias)
+        self._champion: tuple[Champion | None] | None = None
+        self._references: dict[Any, tuple[Any, dict[str, Any]]] = {}
+        self._mlflow = reports.MlflowLogger(self.settings) if log_mlflow else None
+
+    def champion(self) -> Champion | None:
+        """The watched model version, looked up (and loaded) once."""
+        if self._champion is None:
+            champion = self._source.champion(self.model_name)
+            if champion is None and self.alias != CHAMPION_ALIAS:
+                raise LookupError(
+                    f"no {self.model_name}@{self.alias} in the model registry: nothing to "
+                    "compare with"
+                )
+            self._champion = (champion,)
+        return self._champion[0]
+
+    def reference(self, day: date, champion: Champion | None) -> tuple[Any, dict[str, Any]]:
+        """The day's reference frame and what it is; built once per distinct reference (the
+        champion's sample, or a window's days without the judged one). Callers only read it."""
+        p, s = self.policy, self.settings
+        if champion is not None:
+            key: Any = ("champion", champion.version)
+        else:
+            window = frames.reference_window(day, p.reference.window_days, p.reference.start, s)
+            key = ("window", tuple(window))
+        if key not in self._references:
+            frame, info = _reference(day, champion, p, s)
+            self._references[key] = (frame, info)
+        frame, info = self._references[key]
+        return frame, dict(info)
+
+    def run(self, day: date, *, run_id: str | None = None) -> dict[str, Any]:
+        """Monitor one interval; returns the compact summary (what XCom and the CLI carry)."""
+        s, p, name, alias = self.settings, self.policy, self.model_name, self.alias
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+
+        def lap(label: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[label] = round(now - since, 3)
+            return now
+
+        champion = self.champion()
+        t = lap("champion", began)
+        reference, ref_info = self.reference(day, champion)
+        version = ref_info.pop("model_version")
+        t = lap("reference", t)
+        current = frames.read_day(day, None if champion else monitored_columns(p), s)
+        if champion is not None:
+            current[p.prediction.column] = champion.score(current)
+        t = lap("current", t)
+        quality = check_quality(current, reference if len(reference) else None, p)
+        t = lap("quality", t)
+        results, snapshots, compared = compare_slices(
+            day,
+            current,
+            reference,
+            p,
+            with_prediction=champion is not None,
+            flagged={f["slice"] for f in quality.findings if f["alarm"]},
+            sample_rows=self.current_sample_rows or p.current.sample_rows,
+            evidently_screen=self.evidently_screen,
+        )
+        t = lap("drift", t)
+
+        slices = list(results.values())
+        reasons = _reasons(slices, quality, champion is not None)
+        kinds = sorted({r["kind"] for r in reasons})
+        folder = reports.report_dir(day, name, version, s)
+        summary: dict[str, Any] = {
+            "interval": day.isoformat(),
+            "interval_end": (day + timedelta(days=1)).isoformat(),
+            "model_name": name,
+            "model_version": version,
+            "breached": bool(reasons),
+            "alias": alias if champion is not None else NO_CHAMPION,
+            # Only the serving model's drift asks for retraining, not a candidate check.
+            "retrain": alias == CHAMPION_ALIAS
+            and any(kind in p.alarm.retrain_on for kind in kinds),
+            "kinds": kinds,
+            "reasons": reasons,
+            "reference": ref_info,
+            "rows": {"current": len(current), "compared": compared, "reference": len(reference)},
+            "drift_evaluated": any(r.evaluated for r in slices),
+            "prediction_available": champion is not None,
+            "prediction": (
+                {r.name: asdict(r.prediction) for r in slices if r.prediction is not None}
+                if champion is not None
+                else "not available: no champion model yet"
+            ),
+            "slices": [r.to_dict() for r in slices],
+            "quality": quality.to_dict(),
+            "policy": p.to_dict(),
+            "run_id": run_id,
+            "report_dir": str(folder),
+        }
+        files = reports.write_reports(folder, snapshots, summary)
+        t = lap("reports", t)
+        summary["mlflow_run_id"] = self._mlflow.log(summary, folder) if self._mlflow else None
+        t = lap("mlflow", t)
+        # Last: the status the promotion gate reads changes only once everything is written.
+        store.write_row(_table_row(summary, slices), s)
+        lap("store", t)
+        timings["total"] = round(time.perf_counter() - began, 3)
+        result = {
+            "interval": summary["interval"],
+            "model_name": name,
+            "model_version": version,
+            "alias": summary["alias"],
+            "reference_kind": ref_info["kind"],
+            "reference_id": ref_info["id"],
+            "breached": summary["breached"],
+            "retrain": summary["retrain"],
+            "kinds": kinds,
+            "reasons": [r["message"] for r in reasons],
+            "drifted_columns": {r.name: r.drifted_columns for r in slices if r.drifted_columns},
+            "share_drifted": results[FLEET].share if results[FLEET].evaluated else None,
+            "prediction_available": champion is not None,
+            "rows": summary["rows"],
+            "report_dir": str(folder),
+            "html_reports": files["html"],
+            "mlflow_run_id": summary["mlflow_run_id"],
+            "timings": timings,
+        }
+        result["verdict"] = _log_verdict(result, p)
+        return result
+
+
 def run_monitoring(
     day: date,
     *,
@@ -288,108 +469,41 @@ def run_monitoring(
     current_sample_rows: int | None = None,
     log_mlflow: bool = True,
     run_id: str | None = None,
+    evidently_screen: bool = False,
 ) -> dict[str, Any]:
     """Monitor one interval; returns the compact summary (what XCom and the CLI carry).
 
     ``alias`` picks the registry version whose training set is the reference: the champion
     (daily monitoring; falls back to the fixed window while there is none) or e.g. the
     challenger (a candidate check: it must exist, and it never requests retraining).
+    ``evidently_screen`` screens the slices with Evidently's ``DriftedColumnsCount`` instead of
+    the built-in screen (the same verdicts; kept for the equality test and the benchmark).
     """
-    s = settings or get_settings()
-    p = policy or load_policy(settings=s)
-    name = model_name or p.model_name
-    timings: dict[str, float] = {}
-    began = time.perf_counter()
-
-    def lap(label: str, since: float) -> float:
-        now = time.perf_counter()
-        timings[label] = round(now - since, 3)
-        return now
-
-    champion = (champion_source or MlflowChampionSource(s, alias)).champion(name)
-    if champion is None and alias != CHAMPION_ALIAS:
-        raise LookupError(f"no {name}@{alias} in the model registry: nothing to compare with")
-    t = lap("champion", began)
-    reference, ref_info = _reference(day, champion, p, s)
-    version = ref_info.pop("model_version")
-    t = lap("reference", t)
-    current = frames.read_day(day, None if champion else monitored_columns(p), s)
-    if champion is not None:
-        current[p.prediction.column] = champion.score(current)
-    t = lap("current", t)
-    quality = check_quality(current, reference if len(reference) else None, p)
-    t = lap("quality", t)
-    results, snapshots, compared = compare_slices(
-        day,
-        current,
-        reference,
-        p,
-        with_prediction=champion is not None,
-        flagged={f["slice"] for f in quality.findings if f["alarm"]},
-        sample_rows=current_sample_rows or p.current.sample_rows,
+    monitor = Monitor(
+        model_name=model_name,
+        settings=settings,
+        policy=policy,
+        champion_source=champion_source,
+        alias=alias,
+        current_sample_rows=current_sample_rows,
+        log_mlflow=log_mlflow,
+        evidently_screen=evidently_screen,
     )
-    t = lap("drift", t)
+    return monitor.run(day, run_id=run_id)
 
-    slices = list(results.values())
-    reasons = _reasons(slices, quality, champion is not None)
-    kinds = sorted({r["kind"] for r in reasons})
-    folder = reports.report_dir(day, name, version, s)
-    summary: dict[str, Any] = {
-        "interval": day.isoformat(),
-        "interval_end": (day + timedelta(days=1)).isoformat(),
-        "model_name": name,
-        "model_version": version,
-        "breached": bool(reasons),
-        "alias": alias if champion is not None else NO_CHAMPION,
-        # Only the serving model's drift asks for retraining, not a candidate check.
-        "retrain": alias == CHAMPION_ALIAS and any(kind in p.alarm.retrain_on for kind in kinds),
-        "kinds": kinds,
-        "reasons": reasons,
-        "reference": ref_info,
-        "rows": {"current": len(current), "compared": compared, "reference": len(reference)},
-        "drift_evaluated": any(r.evaluated for r in slices),
-        "prediction_available": champion is not None,
-        "prediction": (
-            {r.name: asdict(r.prediction) for r in slices if r.prediction is not None}
-            if champion is not None
-            else "not available: no champion model yet"
-        ),
-        "slices": [r.to_dict() for r in slices],
-        "quality": quality.to_dict(),
-        "policy": p.to_dict(),
-        "run_id": run_id,
-        "report_dir": str(folder),
-    }
-    files = reports.write_reports(folder, snapshots, summary)
-    t = lap("reports", t)
-    summary["mlflow_run_id"] = reports.log_run(summary, folder, s) if log_mlflow else None
-    t = lap("mlflow", t)
-    # Last: the status the promotion gate reads changes only once everything is written.
-    store.write_row(_table_row(summary, slices), s)
-    lap("store", t)
-    timings["total"] = round(time.perf_counter() - began, 3)
-    result = {
-        "interval": summary["interval"],
-        "model_name": name,
-        "model_version": version,
-        "alias": summary["alias"],
-        "reference_kind": ref_info["kind"],
-        "reference_id": ref_info["id"],
-        "breached": summary["breached"],
-        "retrain": summary["retrain"],
-        "kinds": kinds,
-        "reasons": [r["message"] for r in reasons],
-        "drifted_columns": {r.name: r.drifted_columns for r in slices if r.drifted_columns},
-        "share_drifted": results[FLEET].share if results[FLEET].evaluated else None,
-        "prediction_available": champion is not None,
-        "rows": summary["rows"],
-        "report_dir": str(folder),
-        "html_reports": files["html"],
-        "mlflow_run_id": summary["mlflow_run_id"],
-        "timings": timings,
-    }
-    result["verdict"] = _log_verdict(result, p)
-    return result
+
+def run_monitoring_range(
+    days: Iterable[date],
+    *,
+    run_id: Callable[[date], str | None] | None = None,
+    **options: Any,
+) -> Iterator[dict[str, Any]]:
+    """Monitor several intervals in one process, sharing the fixed costs (:class:`Monitor`);
+    yields each day's result as soon as its records are written. ``run_id`` names each day's
+    run; ``options`` are :func:`run_monitoring`'s."""
+    monitor = Monitor(**options)
+    for day in days:
+        yield monitor.run(day, run_id=run_id(day) if run_id else None)
 
 
 def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> dict[str, Any]:

@@ -145,16 +145,36 @@ def _experiment(client: Any, name: str, settings: Settings) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
+class MlflowLogger:
+    """Logs each interval's run; the client and the experiment are looked up once (a range of
+    days shares them), the runs stay one per interval and model version."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._client: Any = None
+        self._experiments: dict[str, str] = {}
+
+    def log(self, summary: dict[str, Any], folder: Path) -> str:
+        """Log the interval's reports and figures as one MLflow run; returns its run id."""
+        from ml_tasks.registry.models import client as mlflow_client
+
+        if self._client is None:
+            self._client = mlflow_client(self.settings)
+        name = f"{summary['model_name']}_monitoring"
+        if name not in self._experiments:
+            self._experiments[name] = _experiment(self._client, name, self.settings)
+        return _log_run(self._client, self._experiments[name], summary, folder)
+
+
 def log_run(summary: dict[str, Any], folder: Path, settings: Settings | None = None) -> str:
     """Log the interval's reports and figures as one MLflow run; returns its run id."""
+    return MlflowLogger(settings).log(summary, folder)
+
+
+def _log_run(client: Any, experiment_id: str, summary: dict[str, Any], folder: Path) -> str:
     import mlflow
 
-    from ml_tasks.registry.models import client as mlflow_client
-
-    s = settings or get_settings()
-    client = mlflow_client(s)
     model, version, interval = summary["model_name"], summary["model_version"], summary["interval"]
-    experiment_id = _experiment(client, f"{model}_monitoring", s)
     earlier = client.search_runs(
         [experiment_id],
         filter_string=f"tags.interval = '{interval}' and tags.model_version = '{version}'",
