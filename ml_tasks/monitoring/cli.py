@@ -4,9 +4,10 @@
     python -m ml_tasks drift --date 2026-10-30 --alias challenger   # check a candidate
     python -m ml_tasks drift --status [--json]
 
-Runs the same :func:`ml_tasks.monitoring.pipeline.run_monitoring` as the ``monitor_drift`` DAG
-(reports, MLflow run, drift-table row), without the alert and the retraining asset event, which
-are Airflow's. Exit code 0 whether or not a day is in alarm; 1 when a day cannot be checked.
+Runs the same :class:`ml_tasks.monitoring.pipeline.Monitor` as the ``monitor_drift`` DAG, one
+for the whole range (per-day reports, MLflow runs and drift-table rows), without the alert and
+the retraining asset event, which are Airflow's. Exit code 0 whether or not a day is in alarm;
+1 when a day cannot be checked.
 """
 
 from __future__ import annotations
@@ -46,25 +47,24 @@ def run(args: argparse.Namespace) -> int:
         print("error: --date is required (or --status)", file=sys.stderr)
         return 2
     from ml_tasks.monitoring.frames import MissingFeatures
-    from ml_tasks.monitoring.pipeline import format_result, run_monitoring
+    from ml_tasks.monitoring.pipeline import format_result, run_monitoring_range
 
     end = args.end or args.date
+    days = [args.date + timedelta(days=i) for i in range((end - args.date).days + 1)]
     results = []
-    day = args.date
     try:
-        while day <= end:
-            result = run_monitoring(
-                day,
-                model_name=args.model,
-                alias=args.alias,
-                current_sample_rows=args.sample_rows,
-                log_mlflow=not args.no_mlflow,
-                run_id=f"cli__{day.isoformat()}",
-            )
+        # One process for the range: the champion, references and MLflow client are shared.
+        for result in run_monitoring_range(
+            days,
+            run_id=lambda day: f"cli__{day.isoformat()}",
+            model_name=args.model,
+            alias=args.alias,
+            current_sample_rows=args.sample_rows,
+            log_mlflow=not args.no_mlflow,
+        ):
             results.append(result)
             if not args.json:
                 print(format_result(result), flush=True)
-            day += timedelta(days=1)
     except (MissingFeatures, LookupError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
