@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_ui_arguments(ui)
     ui.set_defaults(func=_cmd_ui)
 
-    stop = sub.add_parser("stop", help="stop Airflow processes recorded under PLATFORM_HOME")
+    stop = sub.add_parser(
+        "stop", help="stop Airflow processes and the local Ray head recorded under PLATFORM_HOME"
+    )
     stop.set_defaults(func=_cmd_stop)
     return parser
 
