@@ -60,16 +60,24 @@ def _port() -> int:
     return port
 
 
+def _alive(head: RayHead) -> bool:
+    """Whether the head's process runs (the create time guards against PID reuse)."""
+    try:
+        proc = psutil.Process(head.pid)
+        same = abs(proc.create_time() - head.create_time) <= 1.0
+        return same and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def running_head(settings: Settings | None = None) -> RayHead | None:
     """The recorded head if its process still runs; a stale record is removed."""
     path = record_path(settings or get_settings())
     try:
         head = RayHead(**json.loads(path.read_text()))
-        proc = psutil.Process(head.pid)
-        if abs(proc.create_time() - head.create_time) <= 1.0 and proc.is_running():
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                return head
-    except (OSError, ValueError, TypeError, psutil.Error):
+        if _alive(head):
+            return head
+    except (OSError, ValueError, TypeError):
         pass
     path.unlink(missing_ok=True)
     return None
@@ -144,7 +152,7 @@ def wait_ready(
     started = time.monotonic()
     log_path = Path(head.log)
     while READY_LINE not in log_path.read_text(errors="replace"):
-        alive = running_head(settings) == head
+        alive = _alive(head)
         if not alive or time.monotonic() - started > timeout_s:
             why = "exited" if not alive else f"not ready after {timeout_s:.0f} s"
             stop_head(settings)
@@ -197,10 +205,15 @@ class HeadLease:
         self.settings, self.head = settings, head
 
     def ready(self) -> str | None:
-        """The address training connects to, once the head accepts connections."""
+        """The address training connects to, once the head accepts connections; None when the
+        head failed to start (training then starts Ray in-process, the fallback)."""
         if self.head is None:  # RAY_ADDRESS was set before: a cluster of its own
             return self.settings.ray_address
-        waited = wait_ready(self.head, self.settings)
+        try:
+            waited = wait_ready(self.head, self.settings)
+        except RuntimeError as err:
+            print(f"WARNING: {err}\ntraining starts Ray in-process instead", flush=True)
+            return None
         if waited > 0.5:
             print(f"waited {waited:.1f}s for the ray head at {self.head.address}", flush=True)
         os.environ["RAY_ADDRESS"] = self.head.address
