@@ -45,14 +45,15 @@ UNIT_TESTS := tests/unit tests/dags
 COMPONENT_TESTS := tests/component
 INTEGRATION_TESTS := tests/integration
 
-test: $(STAMP) ## Run all checks: lint (ruff), then the unit, component and integration tests
+test: $(STAMP) ## Run all checks: lint (ruff, mypy), then the unit, component and integration tests
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(UNIT_TESTS)
 	$(PY) -m pytest $(COMPONENT_TESTS)
 	$(PY) -m pytest $(INTEGRATION_TESTS)
 
-lint: $(STAMP) ## ruff (with Airflow's AIR rules)
+lint: $(STAMP) ## Static checks: ruff (with Airflow's AIR rules), then mypy on the three packages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 unit: $(STAMP) ## Unit and DAG-integrity tests: pure, no servers (seconds)
 	$(PY) -m pytest $(UNIT_TESTS)

@@ -79,10 +79,10 @@ def resolve(
     """
     today = today.sort(["source_file", "line_no"])
     if earlier.is_empty():
-        earlier = pl.DataFrame(
-            schema={key: today[key].dtype, LANDING: pl.Date}
-            | {c: today[c].dtype for c in columns if c != key}
-        )
+        empty: dict[str, pl.DataType | type[pl.DataType]] = {key: today[key].dtype}
+        empty[LANDING] = pl.Date
+        empty.update({c: today[c].dtype for c in columns if c != key})
+        earlier = pl.DataFrame(schema=empty)
     earlier_keys = earlier[key].cast(today[key].dtype).implode()
     colliding = today[key].is_duplicated() | today[key].is_in(earlier_keys)
     clean, contested = today.filter(~colliding), today.filter(colliding)

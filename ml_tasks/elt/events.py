@@ -245,10 +245,9 @@ def _read_copies(
 ) -> pl.DataFrame:
     """The full curated rows behind ``others`` (keys seen on other landing days), or none."""
     pk, part = contract.primary_key, contract.partition_by or ""
-    empty = pl.DataFrame(
-        schema={**pl.from_arrow(_nullable(arrow_schema(contract)).empty_table()).schema,
-                LANDING: pl.Date}
-    )
+    curated = pl.from_arrow(_nullable(arrow_schema(contract)).empty_table())
+    assert isinstance(curated, pl.DataFrame)  # a table converts to a frame, never a series
+    empty = pl.DataFrame(schema={**curated.schema, LANDING: pl.Date})
     if others.is_empty():
         return empty
     lo, hi = others[part].min(), others[part].max()

@@ -6,7 +6,7 @@ files, and readers keep seeing the previous version.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute
@@ -96,16 +96,20 @@ def replace_where(
     """
     from deltalake import write_deltalake
 
-    exists = open_table(uri, settings) is not None
-    write_deltalake(
-        uri,
-        data,
-        mode="overwrite" if exists else "append",
-        predicate=predicate if exists else None,
-        partition_by=partition_by,
-        storage_options=_storage(settings),
-        schema_mode=None,
-    )
+    if open_table(uri, settings) is None:
+        write_deltalake(
+            uri, data, mode="append", partition_by=partition_by, storage_options=_storage(settings)
+        )
+    else:
+        write_deltalake(
+            uri,
+            data,
+            mode="overwrite",
+            predicate=predicate,
+            partition_by=partition_by,
+            storage_options=_storage(settings),
+            schema_mode=None,
+        )
     return int(table_version(uri, settings) or 0)
 
 
@@ -127,7 +131,7 @@ def overwrite(
     settings: Settings,
     *,
     partition_by: list[str] | None = None,
-    schema_mode: str | None = None,
+    schema_mode: Literal["merge", "overwrite"] | None = None,
 ) -> int:
     """Atomically replace the whole table's content; returns the new version.
 

@@ -286,7 +286,8 @@ def _decode(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
         errors = pa.nulls(len(lines), pa.string())
     except pa.ArrowInvalid:
         # Rare: find the bad lines one by one and keep their bytes visible as \xNN escapes.
-        decoded, reasons = [], []
+        decoded: list[str] = []
+        reasons: list[str | None] = []
         for raw in lines.to_pylist():
             try:
                 decoded.append(raw.decode("utf-8"))

@@ -110,7 +110,12 @@ def load_holdout(
     start = _parse(window[0])
     restricted = None
     champion_end = champion_train_end(champion)
-    if champion_end is not None and start is not None and champion_end + LABEL_HORIZON > start:
+    if (
+        champion is not None
+        and champion_end is not None
+        and start is not None
+        and champion_end + LABEL_HORIZON > start
+    ):
         # Training rows end before champion_end; their labels look LABEL_HORIZON further ahead.
         start = champion_end + LABEL_HORIZON
         restricted = (

@@ -179,7 +179,7 @@ def evaluate_version(
     scores = {}
     scores["challenger"], overall, slices = _score_model(scorer, holdout, pol, with_latency=True)
     champion_metrics, champion_slices = None, None
-    if champion_scorer is not None:
+    if champion is not None and champion_scorer is not None:
         try:
             scores["champion"], champion_metrics, champion_slices = _score_model(
                 champion_scorer, holdout, pol, with_latency=True

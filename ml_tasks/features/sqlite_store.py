@@ -70,7 +70,7 @@ class GuardedSqliteOnlineStore(SqliteOnlineStore):
             f" created_ts = excluded.created_ts WHERE excluded.event_ts >= {name}.event_ts"
         )
         version = config.entity_key_serialization_version
-        rows = []
+        rows: list[tuple[bytes, str, bytes, datetime, datetime | None]] = []
         for entity_key, values, timestamp, created_ts in data:
             key = serialize_entity_key(entity_key, entity_key_serialization_version=version)
             ts = to_naive_utc(timestamp)

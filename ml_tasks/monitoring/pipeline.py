@@ -179,7 +179,7 @@ def compare_slices(
     need Evidently; the full reports are always Evidently's."""
     html = policy.reports.html
     own_screen = not evidently_screen and can_screen(policy)
-    args = {
+    args: dict[str, Any] = {
         "current_day_type": frames.day_type(day),
         "with_prediction": with_prediction,
         "timestamp": datetime.combine(day, dtime.min),

@@ -179,7 +179,7 @@ def check_quality(current: Any, reference: Any | None, policy: MonitoringPolicy)
 
     new_categories: dict[str, list[str]] = {}
     available = reference is not None and len(reference) > 0
-    if available:
+    if reference is not None and available:
         for cat in policy.quality.categorical_columns:
             if cat not in current.columns or cat not in reference.columns:
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def directory_digest(folder: str | Path) -> str:
     for path in sorted(files):
         inner = hashlib.sha256()
         with path.open("rb") as f:
-            for block in iter(lambda f=f: f.read(1 << 20), b""):
+            for block in iter(partial(f.read, 1 << 20), b""):
                 inner.update(block)
         outer.update(path.relative_to(root).as_posix().encode() + b"\0")
         outer.update(inner.hexdigest().encode() + b"\n")

@@ -73,7 +73,7 @@ class AliasEvent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
-        values = {k: data.get(k) for k in COLUMNS}
+        values: dict[str, Any] = {k: data.get(k) for k in COLUMNS}
         at = values["at"]
         if isinstance(at, str):
             at = datetime.fromisoformat(at)

@@ -357,12 +357,12 @@ def decide(
         evaluation = records.load_evaluation(model_name, version, s)
         if evaluation is None:
             return None
-    if gate == "metrics":
-        checks = metrics_gate(evaluation, pol, champion)
-    elif gate == "robustness":
-        checks = robustness_gate(evaluation, pol)
-    elif gate == "artifacts":
-        checks = artifacts_gate(model_name, version, evaluation["run_id"], pol, c)
+        if gate == "metrics":
+            checks = metrics_gate(evaluation, pol, champion)
+        elif gate == "robustness":
+            checks = robustness_gate(evaluation, pol)
+        else:
+            checks = artifacts_gate(model_name, version, evaluation["run_id"], pol, c)
     else:
         checks = drift_gate(model_name, pol, s)
     compared = ((evaluation or {}).get("champion") or {}).get("version") if evaluation else champion

@@ -278,9 +278,9 @@ def validate(policy: PromotionPolicy) -> None:
             value = getattr(rule, k)
             if value is not None and value < 0:
                 problems.append(f"gates.metrics.{rule.metric}.{k} must be >= 0")
-    for rule in policy.gates.robustness:
-        if rule.max_drop < 0:
-            problems.append(f"gates.robustness.{rule.perturbation}.max_drop must be >= 0")
+    for robust in policy.gates.robustness:
+        if robust.max_drop < 0:
+            problems.append(f"gates.robustness.{robust.perturbation}.max_drop must be >= 0")
     if problems:
         raise PolicyError("invalid promotion policy: " + "; ".join(problems))
 

@@ -264,11 +264,12 @@ class ManualIndex:
         current = self.alias(name)
         if previous is None:
             previous = current.version if current.version != version else current.previous
+        updated_at = datetime.now(UTC)
         row = {
             "alias": name,
             "version": version,
             "previous": previous,
-            "updated_at": datetime.now(UTC),
+            "updated_at": updated_at,
             "reason": reason,
         }
         table = self._table("index_alias", ALIAS_SCHEMA)
@@ -285,7 +286,7 @@ class ManualIndex:
             run_id=run_id,
             details={"alias": name, "reason": reason},
         )
-        return Alias(version, previous, row["updated_at"], reason)
+        return Alias(version, previous, updated_at, reason)
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -391,10 +391,11 @@ def _tolerates(tolerations: list[dict[str, Any]], key: str, value: str | None = 
     return False
 
 
-def _env_storage(body: dict[str, Any]) -> list[str]:
+def _env_storage(body: dict[str, Any]) -> list[str | None]:
+    """Every PLATFORM_RAY_STORAGE_PATH the manifest sets (None: a RayJob's runtime env lacks it)."""
     import yaml
 
-    paths = []
+    paths: list[str | None] = []
     if body.get("kind") == "RayJob":
         env = yaml.safe_load(body["spec"].get("runtimeEnvYAML") or "{}") or {}
         paths.append((env.get("env_vars") or {}).get("PLATFORM_RAY_STORAGE_PATH"))

@@ -128,7 +128,8 @@ class CheckpointReportCallback(RayTrainReportCallback):
             for metric, values in metrics.items()
         }
         self.state.record(done, latest, self.stop_key, self.maximize)
-        stop = bool(self.patience) and self.state.rounds_without_improvement() >= self.patience
+        patience = self.patience or 0
+        stop = bool(patience) and self.state.rounds_without_improvement() >= patience
         last = done >= self.state.total_rounds
         if stop or last or (self._frequency and done % self._frequency == 0):
             self.state.finished = stop or last

@@ -228,7 +228,8 @@ def fit(plan: TrainingPlan, *, fault: dict[str, Any] | None = None) -> TrainResu
             checkpoint_config=CheckpointConfig(num_to_keep=cfg.num_to_keep),
             failure_config=FailureConfig(max_failures=cfg.max_failures),
             # Ray Train logs every report and checkpoint at INFO; ours say what matters.
-            logging_config=LoggingConfig(log_level="WARNING"),
+            # Ray picks Train v2's RunConfig at import time; mypy sees v1's, without the field.
+            logging_config=LoggingConfig(log_level="WARNING"),  # type: ignore[call-arg]
         ),
     )
     started = time.time()
