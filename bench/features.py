@@ -5,17 +5,27 @@ PLATFORM_HOME (or ``--home`` with curated data already there):
 
 1. Feature computation, curated readings per second: the production numpy windows over the 30
    days beside the two alternatives measured, a DuckDB window query and pandas rolling windows
-   (results checked equal); all views end to end; one DAG interval (the day + 2 late days).
-2. Materialization per daily interval into SQLite and into Redis: offline rows read and online
+   (results checked equal); numpy and DuckDB both include the out-of-range extraction from the
+   quarantine, pandas computes the statistics only; all views end to end; one DAG interval
+   (the day + 2 late days).
+2. Training set: Feast's point-in-time retrieval (the configured offline engine, DuckDB) for the
+   first ``--train-days`` days beside its floor, the same join written as one DuckDB ASOF JOIN
+   per view over the same parquet files with the same ttl (rows checked identical), interleaved,
+   median of ``--repeats``; the peak RSS each adds over the process before it, and the size of
+   the feature data; the whole build (labels, retrieval, write) once; with ``--dask-days N`` the
+   engine before, Feast's dask file store, on the first N days (slow: kept out by default).
+3. Materialization per daily interval into SQLite and into Redis: offline rows read and online
    rows written per second.
-3. Online lookups, p50/p99 over ``--lookups`` requests for 1 and for 100 machines, on SQLite and
+4. Online lookups, p50/p99 over ``--lookups`` requests for 1 and for 100 machines, on SQLite and
    on Redis: the platform's reader beside the raw storage lookup of the same rows (SQLite: one
    primary-key query, fetchall; Redis: ``HGETALL`` per machine, one pipeline), with the ratio;
    Feast's generic ``get_online_features`` is shown for reference on a sample of the requests.
    The three run interleaved, request by request, so they see the same machine load.
 
     .venv/bin/python bench/features.py [--days 30] [--machines 100] [--lookups 10000]
-                                       [--home PATH] [--no-redis]
+                                       [--train-days 23] [--repeats 5] [--dask-days N]
+                                       [--home PATH]
+                                       [--no-redis] [--training-set-only]
 """
 
 from __future__ import annotations
@@ -27,12 +37,15 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from peak_rss import PeakRss
 
 START = date(2026, 10, 1)
 
@@ -238,10 +251,12 @@ def bench_compute(days: int) -> dict[str, Any]:
     con.execute("SET TimeZone = 'UTC'")
     for name in ("telemetry", "quarantine", "machines"):
         con.register(name, getattr(inputs, name))
-    out_of_range = con.sql(compute._OUT_OF_RANGE_SQL).to_arrow_table()
 
     timings: dict[str, float] = {}
+    # The same work as the DuckDB query: it recovers the out-of-range readings from the
+    # quarantine itself, so numpy's time includes that extraction (as compute_tables runs it).
     t0 = time.perf_counter()
+    out_of_range = con.sql(compute._OUT_OF_RANGE_SQL).to_arrow_table()
     ours = compute.telemetry_stats(inputs, out_of_range, START, end)
     timings["numpy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -276,6 +291,152 @@ def bench_compute(days: int) -> dict[str, Any]:
         "dag_interval_s": sum(t for t, _ in per_day) / len(per_day),
         "dag_interval_rows": sum(r for _, r in per_day) / len(per_day),
     }
+
+
+def _dask_retrieval(
+    s: Any, entity_df: Any, days: int, sampler: PeakRss, floor: Any
+) -> dict[str, Any]:
+    """The engine before DuckDB, for the record: Feast's file (dask) store on the first days,
+    one call, on the same registry and files (its rows checked equal to the floor's)."""
+    import warnings
+
+    import pandas as pd
+    import yaml
+    from feast import FeatureStore
+
+    from ml_tasks.features import store
+    from ml_tasks.features.training import EVENT_TIMESTAMP, historical_features
+
+    repo = Path(tempfile.mkdtemp(prefix="bench-dask-repo-"))
+    config = store.render_config(s) | {"offline_store": {"type": "file"}}
+    (repo / "feature_store.yaml").write_text(yaml.safe_dump(config))
+    first = entity_df[
+        entity_df[EVENT_TIMESTAMP] < pd.Timestamp(START + timedelta(days=days), tz="UTC")
+    ]
+    before = sampler.reset()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        got = historical_features(first, FeatureStore(repo_path=str(repo)))
+    seconds = time.perf_counter() - t0
+    added = sampler.peak - before
+    shutil.rmtree(repo, ignore_errors=True)
+    t0 = time.perf_counter()
+    floor_rows = floor()
+    floor_s = time.perf_counter() - t0
+    expected = floor_rows[floor_rows[EVENT_TIMESTAMP].isin(first[EVENT_TIMESTAMP])]
+    pd.testing.assert_frame_equal(got, expected.reset_index(drop=True))
+    return {
+        "days": days,
+        "entity_rows": len(first),
+        "seconds": seconds,
+        "peak_rss_added_mb": added / 2**20,
+        "floor_full_range_s": floor_s,
+    }
+
+
+def bench_training_set(
+    train_days: int, repeats: int, sampler: PeakRss, dask_days: int = 0
+) -> dict[str, Any]:
+    import pandas as pd
+
+    from ml_tasks.elt import lake
+    from ml_tasks.features import store
+    from ml_tasks.features.layout import VIEWS, feature_rows
+    from ml_tasks.features.training import (
+        _curated_until,
+        asof_features,
+        build_training_set,
+        historical_features,
+        label_frame,
+        service_views,
+    )
+    from ml_tasks.settings import get_settings
+
+    s = get_settings()
+    fs = store.get_store(s)
+    store.apply_definitions(s, fs)
+    end = START + timedelta(days=train_days - 1)
+    machines = lake.read_table(s.table_uri("machines"), s).to_pandas()
+    orders = lake.read_table(s.table_uri("work_orders"), s).to_pandas()
+    entity_df = label_frame(machines, orders, START, end, known_until=_curated_until(s))
+    views = service_views(fs)
+    feature_bytes = feature_count = 0
+    for view in VIEWS:
+        rows = feature_rows(s, view, START, START + timedelta(days=365))
+        feature_bytes += rows.nbytes
+        feature_count += rows.num_rows
+
+    def feast() -> Any:
+        return historical_features(entity_df, fs)
+
+    def floor() -> Any:
+        return asof_features(entity_df, s, views)
+
+    pd.testing.assert_frame_equal(feast(), floor())  # warm-up, and the rows must be identical
+    seconds: dict[str, list[float]] = {"feast": [], "floor": []}
+    rss: dict[str, int] = {"feast": 0, "floor": 0}
+    for _ in range(repeats):
+        for name, fn in (("feast", feast), ("floor", floor)):
+            before = sampler.reset()
+            t0 = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - t0)
+            rss[name] = max(rss[name], sampler.peak - before)
+    t0 = time.perf_counter()
+    built = build_training_set(START, end, settings=s, store=fs, run_id="bench")
+    build_s = time.perf_counter() - t0
+    dask = _dask_retrieval(s, entity_df, dask_days, sampler, floor) if dask_days else None
+    return {
+        "dask": dask,
+        "engine": fs.config.offline_store.type,
+        "train_days": train_days,
+        "entity_rows": len(entity_df),
+        "columns": len(built["features"]) + 3,
+        "feature_rows": feature_count,
+        "feature_mb": feature_bytes / 2**20,
+        "seconds": seconds,
+        "median_s": {k: statistics.median(v) for k, v in seconds.items()},
+        "ratios": [a / b for a, b in zip(seconds["feast"], seconds["floor"], strict=True)],
+        "peak_rss_added_mb": {k: v / 2**20 for k, v in rss.items()},
+        "build_s": build_s,
+        "process_peak_rss_mb": sampler.peak / 2**20,
+    }
+
+
+def print_training_set(t: dict[str, Any]) -> None:
+    feast, floor = t["median_s"]["feast"], t["median_s"]["floor"]
+    ratios = sorted(t["ratios"])
+    print(
+        f"\nTraining set: {t['train_days']} days, {t['entity_rows']:,} labelled machine-hours x"
+        f" {t['columns']} columns, from {t['feature_rows']:,} feature rows"
+        f" ({t['feature_mb']:.0f} MB in Arrow); median of {len(ratios)}"
+    )
+    print(
+        f"  {'Feast get_historical_features (' + t['engine'] + ')':<42}{feast:6.2f} s"
+        f"  (runs {', '.join(f'{x:.2f}' for x in t['seconds']['feast'])})"
+        f"  peak RSS +{t['peak_rss_added_mb']['feast']:.0f} MB"
+    )
+    print(
+        f"  {'floor: DuckDB ASOF JOIN per view':<42}{floor:6.2f} s"
+        f"  (runs {', '.join(f'{x:.2f}' for x in t['seconds']['floor'])})"
+        f"  peak RSS +{t['peak_rss_added_mb']['floor']:.0f} MB"
+    )
+    print(
+        f"  ratio Feast / floor: {feast / floor:.2f}x median"
+        f" (per run {ratios[0]:.2f}x to {ratios[-1]:.2f}x); rows and values identical"
+    )
+    print(
+        f"  whole build (labels, retrieval, write, manifest): {t['build_s']:.2f} s;"
+        f" process peak RSS {t['process_peak_rss_mb']:.0f} MB"
+    )
+    if t["dask"]:
+        d = t["dask"]
+        print(
+            f"  before (Feast's file/dask store, first {d['days']} days only, one call):"
+            f" {d['seconds']:.1f} s for {d['entity_rows']:,} rows, peak RSS"
+            f" +{d['peak_rss_added_mb']:,.0f} MB; rows identical"
+        )
 
 
 def bench_materialize(days: int) -> dict[str, Any]:
@@ -427,6 +588,19 @@ def main() -> int:
         "--home", type=Path, help="PLATFORM_HOME to use (kept); default: a temp dir"
     )
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--train-days", type=int, default=23, help="training-set range, days")
+    parser.add_argument("--repeats", type=int, default=5, help="training-set timing runs")
+    parser.add_argument(
+        "--dask-days",
+        type=int,
+        default=0,
+        help="also time the old engine (Feast's dask file store) on this many days (slow)",
+    )
+    parser.add_argument(
+        "--training-set-only",
+        action="store_true",
+        help="stop after the training set (skip materialization and lookups)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
 
@@ -434,7 +608,11 @@ def main() -> int:
     os.environ["PLATFORM_HOME"] = str(home.resolve())
     os.environ.pop("PLATFORM_REDIS_URL", None)
     os.environ.pop("PLATFORM_ONLINE_STORE", None)
+    os.environ.pop("PLATFORM_OFFLINE_ENGINE", None)
     _prepare(home, args.days, args.machines)
+    sampler = PeakRss()
+    with open("/proc/loadavg") as f:
+        print(f"load average at start: {' '.join(f.read().split()[:3])} ({os.cpu_count()} cores)")
 
     report: dict[str, Any] = {"days": args.days, "machines": args.machines}
     c = report["compute"] = bench_compute(args.days)
@@ -459,6 +637,12 @@ def main() -> int:
         f"  one DAG interval (the day + 2 late-data days): {c['dag_interval_s']:.2f} s for "
         f"{c['dag_interval_rows']:,.0f} readings"
     )
+    report["training_set"] = bench_training_set(
+        args.train_days, args.repeats, sampler, args.dask_days
+    )
+    print_training_set(report["training_set"])
+    if args.training_set_only:
+        return _finish(args, report, home)
 
     proc, url = (None, None) if args.no_redis else _start_redis()
     stores = ["sqlite"] + (["redis"] if url else [])
@@ -498,6 +682,12 @@ def main() -> int:
         "  baselines: SQLite = one primary-key query for the same rows, fetchall; Redis ="
         " HGETALL of each machine's hash in one pipeline"
     )
+    return _finish(args, report, home)
+
+
+def _finish(args: argparse.Namespace, report: dict[str, Any], home: Path) -> int:
+    with open("/proc/loadavg") as f:
+        print(f"load average at end: {' '.join(f.read().split()[:3])}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     if not args.home:

@@ -67,6 +67,10 @@ class Settings:
     # store), the offline parquet root, the online store kind and where training sets go.
     feature_repo_dir: Path = Path()
     offline_store_uri: str = ""
+    # Feast's offline engine: DuckDB in-process (default) or Feast's Ray offline store on the
+    # cluster at ``ray_address`` (the scale path); chosen explicitly, not by RAY_ADDRESS, since the
+    # embedded default runs a local Ray head too.
+    offline_engine: str = "duckdb"
     online_store: str = "sqlite"
     redis_url: str | None = None
     feast_registry: str = ""
@@ -155,6 +159,7 @@ def get_settings() -> Settings:
         storage_options=storage_options,
         feature_repo_dir=feature_repo,
         offline_store_uri=_env("PLATFORM_OFFLINE_STORE_URI", str(home / "offline")),
+        offline_engine=_env("PLATFORM_OFFLINE_ENGINE", "duckdb").lower(),
         # Redis when a URL is given (production stack), SQLite otherwise; either can be forced.
         online_store=_env("PLATFORM_ONLINE_STORE", "redis" if redis_url else "sqlite").lower(),
         redis_url=redis_url,

@@ -60,7 +60,12 @@ def features_home(curated_source: Path, tmp_path: Path, monkeypatch: pytest.Monk
     home = tmp_path / "platform"
     shutil.copytree(curated_source, home)
     monkeypatch.setenv("PLATFORM_HOME", str(home))
-    for name in ("PLATFORM_ONLINE_STORE", "PLATFORM_REDIS_URL", "PLATFORM_OFFLINE_STORE_URI"):
+    for name in (
+        "PLATFORM_ONLINE_STORE",
+        "PLATFORM_REDIS_URL",
+        "PLATFORM_OFFLINE_STORE_URI",
+        "PLATFORM_OFFLINE_ENGINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     from ml_tasks.settings import get_settings
 

@@ -9,6 +9,7 @@ relative to the offline store root; ``ml_tasks.features.store`` binds them to th
 from __future__ import annotations
 
 from feast import FileSource
+from feast.data_format import ParquetFormat
 
 # Hourly per-machine statistics of the five sensors over trailing 1 h and 24 h windows.
 # ``feature_ts`` is the end of the window (exclusive): the row at 10:00 summarises readings taken
@@ -17,6 +18,7 @@ telemetry_stats_source = FileSource(
     name="telemetry_stats_source",
     path="telemetry_stats",
     timestamp_field="feature_ts",
+    file_format=ParquetFormat(),
     description="Windowed sensor statistics per machine on an hourly grid (curated.telemetry)",
     owner="platform-ml",
 )
@@ -27,6 +29,7 @@ maintenance_history_source = FileSource(
     name="maintenance_history_source",
     path="maintenance_history",
     timestamp_field="feature_ts",
+    file_format=ParquetFormat(),
     description="Maintenance history per machine on an hourly grid (curated.work_orders_history)",
     owner="platform-ml",
 )
@@ -36,6 +39,7 @@ machine_attributes_source = FileSource(
     name="machine_attributes_source",
     path="machine_attributes",
     timestamp_field="feature_ts",
+    file_format=ParquetFormat(),
     description="Static machine attributes, snapshotted daily (curated.machines)",
     owner="platform-ml",
 )

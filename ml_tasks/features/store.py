@@ -1,10 +1,12 @@
 """Feast wiring: ``feature_store.yaml`` from the settings, the definitions, apply, materialize.
 
 - :func:`render_config` / :func:`write_feature_store_yaml`: the embedded default is a file
-  registry, the guarded SQLite online store and parquet files under ``PLATFORM_HOME``; with
-  ``PLATFORM_REDIS_URL`` (production) the online store is the guarded Redis store, and
-  ``PLATFORM_OFFLINE_STORE_URI`` / ``PLATFORM_FEAST_REGISTRY`` move the offline files and the
-  registry to object storage (or the registry to Postgres).
+  registry, the guarded SQLite online store and parquet files under ``PLATFORM_HOME`` read by
+  Feast's DuckDB offline store; with ``PLATFORM_REDIS_URL`` (production) the online store is the
+  guarded Redis store, and ``PLATFORM_OFFLINE_STORE_URI`` / ``PLATFORM_FEAST_REGISTRY`` move the
+  offline files and the registry to object storage (or the registry to Postgres).
+  ``PLATFORM_OFFLINE_ENGINE=ray`` selects Feast's Ray offline store on the cluster at
+  ``RAY_ADDRESS`` instead of DuckDB (the scale path).
 - :func:`load_definitions`: imports ``include/feature_repo`` afresh and binds every file
   source's relative path to the offline store root.
 - :func:`apply_definitions`: registers the definitions only when they differ from the registry
@@ -62,14 +64,45 @@ class MissingFeatures(RuntimeError):
 
 
 @contextlib.contextmanager
-def quiet_dask() -> Generator[None, None, None]:
-    """Silence dask's pandas-downcasting FutureWarning that Feast's file store triggers on every
-    read (dask internals, nothing the platform can act on)."""
+def offline_session() -> Generator[None, None, None]:
+    """Around Feast offline-store calls (retrieval, materialization) on the DuckDB engine.
+
+    Silences the deprecation warning ibis 12 raises on every result under duckdb 2
+    (``fetch_arrow_table``: library internals), and closes ibis's default DuckDB connection
+    afterwards: held in a global, it would outlive the call and its objects are reported as
+    leaks by duckdb's bindings when the process exits.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", message="Downcasting object dtype", category=FutureWarning
+            "ignore", message=".*fetch_arrow_table", category=DeprecationWarning
         )
-        yield
+        try:
+            yield
+        finally:
+            ibis = sys.modules.get("ibis")
+            if ibis is not None and ibis.options.default_backend is not None:
+                ibis.options.default_backend.disconnect()
+                ibis.options.default_backend = None
+
+
+def offline_store_config(settings: Settings) -> dict[str, Any]:
+    """Feast's offline engine: DuckDB in-process by default, Ray on a cluster as the scale path.
+
+    DuckDB runs the point-in-time join as one query over the parquet partitions (the 23-day x
+    100-machine training set in seconds, see BENCHMARKS.md). The Ray store spreads the same join
+    over the Ray cluster's workers and stages its results under the Ray storage path.
+    """
+    if settings.offline_engine == "duckdb":
+        return {"type": "duckdb"}
+    if settings.offline_engine == "ray":
+        config: dict[str, Any] = {
+            "type": "ray",
+            "storage_path": f"{settings.ray_storage_path.rstrip('/')}/feast_staging",
+        }
+        if settings.ray_address:
+            config["ray_address"] = settings.ray_address
+        return config
+    raise ValueError(f"PLATFORM_OFFLINE_ENGINE must be duckdb or ray: {settings.offline_engine}")
 
 
 def redis_connection_string(url: str) -> str:
@@ -120,7 +153,7 @@ def render_config(settings: Settings) -> dict[str, Any]:
         "provider": "local",
         "registry": registry,
         "online_store": online,
-        "offline_store": {"type": "file"},
+        "offline_store": offline_store_config(settings),
         "entity_key_serialization_version": 3,
         "auth": {"type": "no_auth"},
     }
@@ -357,9 +390,9 @@ def materialize(
     store = store or get_store(s)
     begin, stop = interval_bounds(start, end)
     started = time.perf_counter()
-    # Whole days, end exclusive: Feast's file store includes both ends, so stop just before.
+    # Whole days, end exclusive: Feast's offline stores include both ends, so stop just before.
     # Feast prints coloured progress lines to stdout: keep them in the log instead.
-    with contextlib.redirect_stdout(io.StringIO()) as printed, quiet_dask():
+    with contextlib.redirect_stdout(io.StringIO()) as printed, offline_session():
         store.materialize(begin, stop - timedelta(microseconds=1), feature_views=list(VIEWS))
     log.info("feast: %s", re.sub(r"\x1b\[[0-9;]*m", "", printed.getvalue()).strip())
     seconds = time.perf_counter() - started

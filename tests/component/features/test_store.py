@@ -20,7 +20,7 @@ def test_embedded_default_is_sqlite_and_local_files(features_home):
         "type": store.SQLITE_STORE,
         "path": str(s.platform_home / "feature_repo" / "online_store.db"),
     }
-    assert config["offline_store"] == {"type": "file"}
+    assert config["offline_store"] == {"type": "duckdb"}
     assert config["registry"]["path"] == str(s.platform_home / "feature_repo" / "registry.db")
     path = store.write_feature_store_yaml(s)
     assert yaml.safe_load(path.read_text()) == config
@@ -46,6 +46,25 @@ def test_production_settings_render_redis_and_object_storage(features_home, monk
     telemetry = sources["telemetry_stats_source"]
     assert telemetry.path == "s3://features/offline/telemetry_stats"
     assert telemetry.file_options.s3_endpoint_override == "http://minio:9000"
+
+
+def test_the_ray_offline_store_is_the_scale_path_when_selected(features_home, monkeypatch):
+    monkeypatch.setenv("PLATFORM_OFFLINE_ENGINE", "ray")
+    monkeypatch.setenv("RAY_ADDRESS", "ray://ray-head:10001")
+    monkeypatch.setenv("PLATFORM_RAY_STORAGE_PATH", "s3://ray/results")
+    from ml_tasks.settings import get_settings
+
+    assert store.render_config(get_settings())["offline_store"] == {
+        "type": "ray",
+        "storage_path": "s3://ray/results/feast_staging",
+        "ray_address": "ray://ray-head:10001",
+    }
+    # RAY_ADDRESS alone (the embedded default's local head) keeps DuckDB.
+    monkeypatch.delenv("PLATFORM_OFFLINE_ENGINE")
+    assert store.render_config(get_settings())["offline_store"] == {"type": "duckdb"}
+    monkeypatch.setenv("PLATFORM_OFFLINE_ENGINE", "spark")
+    with pytest.raises(ValueError, match="duckdb or ray"):
+        store.render_config(get_settings())
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,12 @@ from ml_tasks.features.layout import feature_rows
 from ml_tasks.features.training import (
     LABEL,
     TrainingSetError,
+    asof_features,
     build_training_set,
     historical_features,
     label_frame,
     read_training_set,
+    service_views,
 )
 
 D1, D2, D3 = date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)
@@ -160,3 +162,53 @@ def test_a_range_without_known_labels_is_refused(features_home):
     store.apply_definitions(s)
     with pytest.raises(TrainingSetError, match="no labelled hours"):
         build_training_set(date(2026, 10, 5), date(2026, 10, 6), settings=s)
+
+
+def _entity_rows(s, start: date, end: date) -> pd.DataFrame:
+    from ml_tasks.elt import lake
+    from ml_tasks.features.training import _curated_until
+
+    machines = lake.read_table(s.table_uri("machines"), s).to_pandas()
+    orders = lake.read_table(s.table_uri("work_orders"), s).to_pandas()
+    return label_frame(machines, orders, start, end, known_until=_curated_until(s))
+
+
+def test_feast_retrieval_gives_the_rows_of_a_direct_asof_join(features_home):
+    """The benchmark's floor (one DuckDB ASOF JOIN per view, the ttl applied) and Feast's
+    retrieval give identical rows and values, with the views' ttl cutting some of them."""
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    fs = store.get_store(s)
+    store.apply_definitions(s, fs)
+    entity_df = _entity_rows(s, D1, D3)
+    # Rows past the last feature partition: the 2 h ttl of the hourly views nulls them.
+    late = entity_df.tail(6).assign(event_timestamp=_ts("2026-10-05 03:00"))
+    entity_df = pd.concat([entity_df, late], ignore_index=True)
+    feast = historical_features(entity_df, fs)
+    floor = asof_features(entity_df, s, service_views(fs))
+    pd.testing.assert_frame_equal(feast, floor)
+    expired = feast[feast["event_timestamp"] == _ts("2026-10-05 03:00")]
+    assert len(expired) == 6 and expired["reading_count_1h"].isna().all()
+    assert expired["plant_id"].notna().all()  # the daily view's 2-day ttl still holds
+
+
+@pytest.mark.filterwarnings("ignore:Downcasting object dtype:FutureWarning")
+def test_the_duckdb_engine_builds_the_training_set_the_dask_file_store_built(
+    features_home, tmp_path
+):
+    """Kept from the switch to DuckDB: the old engine (Feast's dask file store) on the same
+    registry and parquet files gives the same rows and values."""
+    import yaml
+    from feast import FeatureStore
+
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    fs = store.get_store(s)
+    store.apply_definitions(s, fs)
+    config = store.render_config(s) | {"offline_store": {"type": "file"}}
+    (tmp_path / "feature_store.yaml").write_text(yaml.safe_dump(config))
+    dask = FeatureStore(repo_path=str(tmp_path))
+    entity_df = _entity_rows(s, D1, D2)
+    pd.testing.assert_frame_equal(
+        historical_features(entity_df, fs), historical_features(entity_df, dask)
+    )
