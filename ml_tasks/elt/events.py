@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -40,9 +40,12 @@ class BadShareExceeded(RuntimeError):
     """More records were rejected than the contract allows; the quarantine is already written."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TableRun:
-    """What one curation run read and wrote (the figures the run reports and the manifest keeps)."""
+    """What one curation run read and wrote (the figures the run reports and the manifest keeps).
+
+    ELT's stage result: the DAG pushes :meth:`as_dict` through XCom (JSON), the CLI prints it.
+    """
 
     table: str
     interval: str
@@ -60,6 +63,10 @@ class TableRun:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableRun:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 class _Stopwatch:
@@ -128,13 +135,14 @@ def curate_events(
     )
     rejected = pl.concat([checked.rejected, outcome.conflicts], how="diagonal_relaxed")
     rejected = attach_raw_lines(rejected, lines)
-    run.quarantine_version = lake.replace_where(
+    quarantine_version = lake.replace_where(
         settings.table_uri(contract.quarantine_table),
         _quarantine_table(rejected, day, contract.pseudonymise, key),
         f"{INGEST} = '{day.isoformat()}'",
         settings,
         partition_by=[INGEST],
     )
+    run = replace(run, quarantine_version=quarantine_version)
     clock.lap("write_quarantine")
     _check_bad_share(run, contract)
 
@@ -154,24 +162,25 @@ def curate_events(
     if in_window.filter(pl.col(INGEST) >= day).is_empty():
         # Nothing from this landing day or a later one is in the table yet (the nightly case):
         # nothing to replace or take over, so an append is the same single commit, cheaper.
-        run.version = lake.append(curated_uri, data, settings, partition_by=[contract.partition_by])
-        run.extra = {"num_target_rows_inserted": data.num_rows}
+        version = lake.append(curated_uri, data, settings, partition_by=[contract.partition_by])
+        extra: dict[str, Any] = {"num_target_rows_inserted": data.num_rows}
     else:
-        run.version, metrics = _merge(curated_uri, data, contract, day, oldest, later, settings)
-        run.extra = {
+        version, metrics = _merge(curated_uri, data, contract, day, oldest, later, settings)
+        extra = {
             k: int(v)
             for k, v in metrics.items()
             if k.startswith("num_target_rows") and v is not None
         }
-    run.extra["overruled_later_conflicts"] = len(overruled)
+    extra["overruled_later_conflicts"] = len(overruled)
     clock.lap("write_curated")
-    run.extra.update(landing.report(parsed))  # ignored files, file errors, unknown columns
-    run.extra["seconds"] = clock.laps
+    extra.update(landing.report(parsed))  # ignored files, file errors, unknown columns
+    extra["seconds"] = clock.laps
+    run = replace(run, version=version, extra=extra)
     manifest.record(
         settings.manifest_path,
         manifest.DatasetVersion(
             table_name=contract.curated_table,
-            version=run.version,
+            version=version,
             interval_start=day.isoformat(),
             interval_end=(day + timedelta(days=1)).isoformat(),
             row_count=run.rows_curated,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -63,14 +64,14 @@ def curate_machines(settings: Settings, *, day: date, run_id: str | None = None)
         rows_duplicate=0,
     )
     if current is not None and current.sort_by(contract.primary_key).equals(table):
-        run.version = lake.table_version(uri, settings)
-        return run
-    run.version = lake.overwrite(uri, table, settings)
+        return replace(run, version=lake.table_version(uri, settings))
+    version = lake.overwrite(uri, table, settings)
+    run = replace(run, version=version)
     manifest.record(
         settings.manifest_path,
         manifest.DatasetVersion(
             table_name=contract.curated_table,
-            version=run.version,
+            version=version,
             interval_start=day.isoformat(),
             interval_end=day.isoformat(),
             row_count=len(frame),

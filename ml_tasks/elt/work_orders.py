@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -113,15 +114,15 @@ def rebuild_current_state(
         rows_duplicate=0,
     )
     if current is not None and current.equals(table):
-        run.version = lake.table_version(uri, settings)
-        return run
+        return replace(run, version=lake.table_version(uri, settings))
     # A table written before the ``conflict`` column existed gets it: the schema is replaced too.
-    run.version = lake.overwrite(uri, table, settings, schema_mode="overwrite")
+    version = lake.overwrite(uri, table, settings, schema_mode="overwrite")
+    run = replace(run, version=version)
     manifest.record(
         settings.manifest_path,
         manifest.DatasetVersion(
             table_name=contract.current_table,
-            version=run.version,
+            version=version,
             interval_start=day.isoformat(),
             interval_end=day.isoformat(),
             row_count=len(state),
