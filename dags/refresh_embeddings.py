@@ -145,7 +145,7 @@ def refresh_embeddings() -> None:
         """Register the green version beside the live one (or reuse an identical one)."""
         from ml_tasks.search.pipeline import build_green
 
-        return build_green(embedded, run_id=run_id)
+        return build_green(embedded, run_id=run_id).to_dict()  # XCom carries JSON
 
     @task(multiple_outputs=False)
     def gate_green(built: dict, *, run_id: Any = None, params: Any = None) -> dict:

@@ -4,9 +4,9 @@ chunk -> embed changes -> build green -> gate -> swap the live alias -> clean ol
 
 Tasks hand each other references: the chunk and embedding stages write a parquet file under
 ``PLATFORM_HOME/search/staging/<interval>/`` (atomically) and return its path; the build returns
-the version number. Every stage is keyed by the manuals snapshot day, so a rerun or a backfill
-recomputes the same chunks, finds the version already built from exactly those chunks and
-reuses it instead of writing a duplicate.
+an :class:`IndexBuild` (the version number and its figures; a dict through XCom). Every stage
+is keyed by the manuals snapshot day, so a rerun or a backfill recomputes the same chunks, finds
+the version already built from exactly those chunks and reuses it instead of writing a duplicate.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,30 @@ from ml_tasks.search.retrieval import load_golden
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexBuild:
+    """What :func:`build_green` registered: the stage result the gate reads.
+
+    Through XCom it travels as :meth:`to_dict` (JSON) and comes back with :meth:`from_dict`.
+    """
+
+    interval: str
+    green: int  # the version built, or the kept one with exactly these chunks
+    blue: int | None  # the live version when it was built (None on the first build)
+    rows: int
+    reused_version: bool
+    fingerprint: str
+    stats: dict[str, Any] = field(default_factory=dict)  # files, documents, skipped, ... counts
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexBuild:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 class MissingManuals(FileNotFoundError):
@@ -207,7 +232,7 @@ def embed_changes(
 
 def build_green(
     embedded: dict[str, Any], *, run_id: str = "", settings: Settings | None = None
-) -> dict[str, Any]:
+) -> IndexBuild:
     """Register a new version with these chunks, or reuse a kept one with exactly the same."""
     s = settings or get_settings()
     began = time.perf_counter()
@@ -239,31 +264,34 @@ def build_green(
                 "stats": stats,
             },
         )
-    live = index.live_version()
-    return {
-        "interval": embedded["interval"],
-        "green": version,
-        "blue": live,
-        "rows": table.num_rows,
-        "reused_version": reused_version,
-        "fingerprint": fp,
-        "stats": stats,
-        "seconds": round(time.perf_counter() - began, 3),
-    }
+    return IndexBuild(
+        interval=embedded["interval"],
+        green=version,
+        blue=index.live_version(),
+        rows=table.num_rows,
+        reused_version=reused_version,
+        fingerprint=fp,
+        stats=stats,
+        seconds=round(time.perf_counter() - began, 3),
+    )
 
 
 # --- 4. gate -------------------------------------------------------------------------------
 
 
 def gate_green(
-    built: dict[str, Any],
+    built: IndexBuild | dict[str, Any],
     *,
     run_id: str = "",
     allow_large_change: bool = False,
     settings: Settings | None = None,
     policy: SearchPolicy | None = None,
 ) -> dict[str, Any]:
-    """Compare green with the live version; raise :class:`IndexGateFailed` with the reasons."""
+    """Compare green with the live version; raise :class:`IndexGateFailed` with the reasons.
+
+    ``built``: :func:`build_green`'s result, or its dict as it comes through XCom."""
+    if isinstance(built, dict):
+        built = IndexBuild.from_dict(built)
     s = settings or get_settings()
     p = policy or load_policy(s.search_policy_path)
     index = ManualIndex(s)
@@ -271,16 +299,16 @@ def gate_green(
     blue = index.live_version()
     decision = gate(
         index,
-        built["green"],
+        built.green,
         blue,
-        built["stats"],
+        built.stats,
         load_golden(s.golden_queries_path),
         p,
         allow_large_change=allow_large_change,
     ).as_dict()
-    decision["interval"] = built["interval"]
+    decision["interval"] = built.interval
     decision["seconds"] = round(time.perf_counter() - began, 3)
-    index.record_gate(built["green"], decision, run_id=run_id)
+    index.record_gate(built.green, decision, run_id=run_id)
     # A blocked verdict at WARNING: it is why the live alias did not move.
     emit = log.info if decision["passed"] else log.warning
     for line in format_decision(decision):
@@ -400,7 +428,7 @@ def refresh(
     return {
         "chunked": chunked,
         "embedded": embedded,
-        "built": built,
+        "built": built.to_dict(),
         "decision": decision,
         "swap": swapped,
         "clean": cleaned,

@@ -62,7 +62,10 @@ def test_a_decision_stored_before_thresholds_still_formats(policy):
 @pytest.mark.parametrize("passed", [True, False])
 def test_gate_green_logs_a_block_at_warning(platform_home, policy, monkeypatch, caplog, passed):
     monkeypatch.setattr(pipeline, "gate", lambda *a, **k: _decision(policy, passed))
-    built = {"green": 2, "stats": {}, "interval": "2026-10-02"}
+    # As it comes through XCom: build_green's IndexBuild as a dict.
+    built = pipeline.IndexBuild(
+        interval="2026-10-02", green=2, blue=1, rows=10, reused_version=False, fingerprint="f"
+    ).to_dict()
     with caplog.at_level(logging.INFO, logger="ml_tasks.search.pipeline"):
         if passed:
             pipeline.gate_green(built, settings=platform_home, policy=policy)

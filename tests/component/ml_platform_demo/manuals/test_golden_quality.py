@@ -51,7 +51,7 @@ def green_versions(tmp_path_factory):
             built = build_green(
                 embed_changes(chunk_manuals(day, settings=s), settings=s), settings=s
             )
-            versions[offset] = built["green"]
+            versions[offset] = built.green
         yield s, versions
 
 
