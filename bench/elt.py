@@ -55,8 +55,8 @@ def _elt(days: list[date], sampler: PeakRss) -> tuple[int, int, float, list[int]
         result = curate_telemetry(day, settings=settings)
         elapsed += time.perf_counter() - t0
         peaks.append(sampler.peak)
-        curated += result["rows_curated"]
-        read += result["rows_read"]
+        curated += result.rows_curated
+        read += result.rows_read
     return read, curated, elapsed, peaks
 
 

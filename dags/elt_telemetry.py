@@ -81,7 +81,7 @@ def elt_telemetry() -> None:
         """Validate and load the machines reference table."""
         from ml_tasks.elt.pipeline import load_machines as run
 
-        result = run(data_interval_start.date(), run_id=run_id)
+        result = run(data_interval_start.date(), run_id=run_id).as_dict()  # XCom carries JSON
         outlet_events[CURATED_MACHINES].extra = _event_extra(result)
         return result
 
@@ -92,7 +92,7 @@ def elt_telemetry() -> None:
         """Validate, quarantine, deduplicate and merge one landing day of telemetry."""
         from ml_tasks.elt.pipeline import curate_telemetry as run
 
-        result = run(data_interval_start.date(), run_id=run_id)
+        result = run(data_interval_start.date(), run_id=run_id).as_dict()
         outlet_events[CURATED_TELEMETRY].extra = _event_extra(result)
         return result
 
@@ -103,7 +103,7 @@ def elt_telemetry() -> None:
         """Curate one landing day of work-order changes and rebuild the current state."""
         from ml_tasks.elt.pipeline import curate_maintenance as run
 
-        result = run(data_interval_start.date(), run_id=run_id)
+        result = run(data_interval_start.date(), run_id=run_id).as_dict()
         outlet_events[CURATED_WORK_ORDERS].extra = _event_extra(result["current"]) | {
             "history_version": result["history"]["version"],
             "history_rows_curated": result["history"]["rows_curated"],

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from datetime import timedelta
-from typing import Any
 
 from ml_tasks.cli_args import iso_date as _date
 
@@ -20,10 +19,10 @@ def _cmd_elt(args: argparse.Namespace) -> int:
     from ml_tasks.elt.events import BadShareExceeded
     from ml_tasks.elt.landing import MissingLandingData
     from ml_tasks.elt.machines import ReferenceDataError
-    from ml_tasks.elt.pipeline import format_runs, run_elt
+    from ml_tasks.elt.pipeline import TableRun, format_runs, run_elt
 
     end = args.end or args.date
-    runs: list[dict[str, Any]] = []
+    runs: list[TableRun] = []
     day = args.date
     try:
         while day <= end:
@@ -32,7 +31,8 @@ def _cmd_elt(args: argparse.Namespace) -> int:
     except (BadShareExceeded, MissingLandingData, ReferenceDataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(json.dumps(runs, indent=2, default=str) if args.json else format_runs(runs))
+    out = [r.as_dict() for r in runs]
+    print(json.dumps(out, indent=2, default=str) if args.json else format_runs(runs))
     return 0
 
 

@@ -53,9 +53,9 @@ def test_one_bad_line_of_six_work_orders_passes_and_is_counted(platform_home):
     load_machines(D1, settings=platform_home)
     good = [_order(i, f"WO-{i}") for i in range(1, 6)]
     write_landing(platform_home.landing_dir, "work_orders", D1, [*good, "{broken"])
-    result = curate_maintenance(D1, settings=platform_home)["history"]
-    assert (result["rows_read"], result["rows_curated"], result["rows_quarantined"]) == (6, 5, 1)
-    assert result["quarantine_reasons"] == {"malformed_json": 1}
+    result = curate_maintenance(D1, settings=platform_home).history
+    assert (result.rows_read, result.rows_curated, result.rows_quarantined) == (6, 5, 1)
+    assert result.quarantine_reasons == {"malformed_json": 1}
     assert list(read_sorted(platform_home, "quarantine_work_orders", "line_no")["line_no"]) == [6]
 
 

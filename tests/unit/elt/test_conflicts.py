@@ -46,8 +46,8 @@ def _in_day_conflict(settings, first: str, second: str) -> dict:
 def test_same_key_different_payload_is_a_conflict_with_the_kept_copy_named(tmp_path, monkeypatch):
     s = _home(tmp_path, monkeypatch, "a")
     run = _in_day_conflict(s, "a.jsonl", "b.jsonl")
-    assert (run["rows_read"], run["rows_curated"], run["rows_duplicate"]) == (3, 2, 0)
-    assert (run["rows_quarantined"], run["rows_conflict"]) == (0, 1)
+    assert (run.rows_read, run.rows_curated, run.rows_duplicate) == (3, 2, 0)
+    assert (run.rows_quarantined, run.rows_conflict) == (0, 1)
     quarantine = read_sorted(s, "quarantine_telemetry", "line_no")
     assert list(quarantine["reason"]) == ["conflict:event_id"]
     details = quarantine["details"].iloc[0]
@@ -85,7 +85,7 @@ def test_same_payload_is_a_duplicate_whatever_its_spelling(tmp_path, monkeypatch
     respelled = respelled.replace("60.0", "60").replace("05:00:00Z", "05:00:00+00:00")
     _land(s, "telemetry", D1, {"a.jsonl": [row], "b.jsonl": [respelled, row]})
     run = curate_telemetry(D1, settings=s)
-    assert (run["rows_curated"], run["rows_duplicate"], run["rows_conflict"]) == (1, 2, 0)
+    assert (run.rows_curated, run.rows_duplicate, run.rows_conflict) == (1, 2, 0)
     assert read_sorted(s, "quarantine_telemetry", "line_no").empty
 
 
@@ -121,7 +121,7 @@ def _two_days(settings, order: tuple[date, ...]) -> list[dict]:
 def test_cross_day_conflict_in_both_processing_orders(tmp_path, monkeypatch):
     forward = _home(tmp_path, monkeypatch, "forward")
     _, r2 = _two_days(forward, (D1, D2))
-    assert (r2["rows_curated"], r2["rows_duplicate"], r2["rows_conflict"]) == (1, 1, 1)
+    assert (r2.rows_curated, r2.rows_duplicate, r2.rows_conflict) == (1, 1, 1)
     table = read_sorted(forward, "telemetry", "event_id")
     assert list(table["event_id"]) == ["e1", "e2", "e3"]
     # The earliest landing day's copy wins.
@@ -134,11 +134,11 @@ def test_cross_day_conflict_in_both_processing_orders(tmp_path, monkeypatch):
     _, r1 = _two_days(reverse, (D2, D1))
     # Day 1 overrules day 2's different copy (in another partition): one row per key, the same
     # table as in landing order, and the run says what it overruled.
-    assert r1["extra"]["overruled_later_conflicts"] == 1
+    assert r1.extra["overruled_later_conflicts"] == 1
     assert read_sorted(reverse, "telemetry", "event_id").equals(table)
     # Rerunning day 2 (as the warning asks) quarantines its copy exactly as in landing order.
     rerun = curate_telemetry(D2, settings=reverse)
-    assert rerun["rows_conflict"] == 1
+    assert rerun.rows_conflict == 1
     assert read_sorted(reverse, "quarantine_telemetry", "line_no").equals(quarantine)
     assert read_sorted(reverse, "telemetry", "event_id").equals(table)
 
@@ -173,8 +173,8 @@ def test_cdc_same_lsn_open_vs_closed_is_a_flagged_conflict(tmp_path, monkeypatch
             {files[0]: [_change(1, "open", "Anna Schmidt"), opened], files[1]: [closed]},
         )
         result = curate_maintenance(D1, settings=s)
-        history = result["history"]
-        assert (history["rows_curated"], history["rows_conflict"]) == (2, 1)
+        history = result.history
+        assert (history.rows_curated, history.rows_conflict) == (2, 1)
         quarantine = read_sorted(s, "quarantine_work_orders", "line_no")
         assert list(quarantine["reason"]) == ["conflict:lsn"]
         raw = quarantine["raw_line"].iloc[0]

@@ -58,8 +58,8 @@ def _run(settings, *days):
 
 def test_counts_add_up_and_duplicates_are_counted(landed):
     r1, r2, _ = _run(landed, D1, D2, D3)
-    assert (r1["rows_read"], r1["rows_curated"], r1["rows_duplicate"]) == (3, 2, 1)
-    assert (r2["rows_read"], r2["rows_curated"], r2["rows_duplicate"]) == (3, 2, 1)
+    assert (r1.rows_read, r1.rows_curated, r1.rows_duplicate) == (3, 2, 1)
+    assert (r2.rows_read, r2.rows_curated, r2.rows_duplicate) == (3, 2, 1)
     table = read_sorted(landed, "telemetry", "event_id")
     assert list(table["event_id"]) == ["a1", "a2", "a3", "b0", "b1", "c1"]
     assert table["event_id"].is_unique
@@ -80,7 +80,7 @@ def test_rerun_is_idempotent_and_versioned(landed):
     rerun = curate_telemetry(D2, settings=landed)
     after = read_sorted(landed, "telemetry", "event_id")
     assert after.equals(before)
-    assert rerun["version"] == version + 1
+    assert rerun.version == version + 1
     entries = manifest.history(landed.manifest_path, "telemetry")
     assert [e.interval_start for e in entries] == [
         "2026-10-01",

@@ -125,8 +125,8 @@ def test_a_day_with_one_bad_byte_line_is_curated_not_crashed(platform_home):
     (folder / "events.jsonl").write_bytes(b"\n".join([*good[:3], bad, *good[3:]]) + b"\n")
     load_machines(DAY, settings=platform_home)
     run = curate_telemetry(DAY, settings=platform_home)
-    assert (run["rows_read"], run["rows_curated"], run["rows_quarantined"]) == (12, 11, 1)
-    assert run["quarantine_reasons"] == {"invalid_utf8": 1}
+    assert (run.rows_read, run.rows_curated, run.rows_quarantined) == (12, 11, 1)
+    assert run.quarantine_reasons == {"invalid_utf8": 1}
     quarantine = read_sorted(platform_home, "quarantine_telemetry", "line_no")
     assert list(quarantine["line_no"]) == [4]
     assert "M-\\xff\\xfe01" in quarantine["raw_line"].iloc[0]

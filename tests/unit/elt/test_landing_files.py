@@ -168,10 +168,10 @@ def test_a_day_reads_gz_counts_other_files_and_reports_unknown_columns(
     (folder / "sub").mkdir()
     with caplog.at_level(logging.WARNING, logger="ml_tasks.elt.landing"):
         run = curate_telemetry(DAY, settings=platform_home)
-    assert (run["rows_read"], run["rows_curated"], run["rows_quarantined"]) == (10, 10, 0)
-    assert run["extra"]["ignored_files"] == [".c.jsonl.1234.tmp", "export.csv", "old.json", "sub/"]
-    assert run["extra"]["unknown_columns"] == {"firmware": 2, "Technician": 1}
-    assert run["extra"]["file_errors"] == {}
+    assert (run.rows_read, run.rows_curated, run.rows_quarantined) == (10, 10, 0)
+    assert run.extra["ignored_files"] == [".c.jsonl.1234.tmp", "export.csv", "old.json", "sub/"]
+    assert run.extra["unknown_columns"] == {"firmware": 2, "Technician": 1}
+    assert run.extra["file_errors"] == {}
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "export.csv" in warnings and "firmware (2)" in warnings
 
@@ -181,11 +181,11 @@ def test_a_broken_gzip_is_counted_read_and_quarantined_with_its_lines_kept(platf
     (folder / "a.jsonl.gz").write_bytes(packed[: len(packed) // 2])
     (folder / "b.jsonl").write_bytes(_jsonl(_events(5, "b")))
     run = curate_telemetry(DAY, settings=platform_home)
-    kept = run["rows_curated"] - 5
+    kept = run.rows_curated - 5
     assert kept > 0
-    assert (run["rows_read"], run["rows_quarantined"]) == (kept + 5 + 1, 1)
-    assert run["quarantine_reasons"] == {"truncated_gzip": 1}
-    assert run["extra"]["file_errors"] == {"a.jsonl.gz": "truncated_gzip"}
+    assert (run.rows_read, run.rows_quarantined) == (kept + 5 + 1, 1)
+    assert run.quarantine_reasons == {"truncated_gzip": 1}
+    assert run.extra["file_errors"] == {"a.jsonl.gz": "truncated_gzip"}
     quarantine = read_sorted(platform_home, "quarantine_telemetry", "line_no")
     assert quarantine[["source_file", "line_no", "reason"]].values.tolist() == [
         ["a.jsonl.gz", 0, "truncated_gzip"]

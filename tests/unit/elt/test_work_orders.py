@@ -93,11 +93,11 @@ def test_curated_history_and_state_hold_no_names(platform_home):
     load_machines(d1, settings=platform_home)
     curate_maintenance(d2, settings=platform_home)  # reverse order on purpose
     result = curate_maintenance(d1, settings=platform_home)
-    assert result["history"]["rows_curated"] == 2
+    assert result.history.rows_curated == 2
     state = read_sorted(platform_home, "work_orders", "work_order_id")
     assert list(state["status"]) == ["closed"]
     tech = state["technician"].iloc[0]
     assert tech.startswith("p_") and "Ann" not in tech
     history = read_sorted(platform_home, "work_orders_history", "lsn")
-    assert list(history["lsn"]) == [1, 2, 3]
-    assert not history["technician"].fillna("").str.contains("Ann").any()
+    assert list(history.lsn) == [1, 2, 3]
+    assert not history.technician.fillna("").str.contains("Ann").any()
