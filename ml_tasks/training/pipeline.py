@@ -17,11 +17,14 @@ import logging
 import os
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_tasks.settings import Settings, get_settings
 from ml_tasks.training import data, storage
 from ml_tasks.training.spec import TrainConfig, TrainingPlan, TrainingSetRef, run_name
+
+if TYPE_CHECKING:
+    from ml_tasks.training.runner import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +206,7 @@ def train(
     *,
     settings: Settings | None = None,
     fault: dict[str, Any] | None = None,
-) -> Any:
+) -> TrainResult:
     """Train the plan on Ray (resuming from its checkpoints); returns the TrainResult.
 
     Idempotent: a run whose ``result.json`` exists is returned as it is.
@@ -223,7 +226,7 @@ def train(
     return result
 
 
-def load_result(plan: TrainingPlan) -> Any:
+def load_result(plan: TrainingPlan) -> TrainResult:
     """The TrainResult a finished run stored (for registration after a remote RayJob)."""
     from ml_tasks.training.runner import TrainResult
 

@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 HEALTH_CHECK_INTERVAL_S = "0.2"
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
-    """What a finished run left in storage (serialised as ``result.json`` in the run folder)."""
+    """What a finished run left in storage (serialised as ``result.json`` in the run folder).
+
+    The training stage's result; :meth:`summary` is what goes through XCom."""
 
     run_name: str
     checkpoint_uri: str
