@@ -77,11 +77,11 @@ def evaluate_model() -> None:
         summary = evaluate_version(resolved["version"], model_name=MODEL_NAME, run_id=run_id)
         outlet_events[MODEL_EVALUATION].extra = {
             "model_name": MODEL_NAME,
-            "version": summary["version"],
-            "champion_version": summary["champion_version"],
-            "mlflow_run_id": summary["run_id"],
+            "version": summary.version,
+            "champion_version": summary.champion_version,
+            "mlflow_run_id": summary.run_id,
         }
-        return summary
+        return summary.to_dict()  # XCom carries JSON
 
     evaluate_challenger(resolve_challenger())
 

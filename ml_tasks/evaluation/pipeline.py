@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import tempfile
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,26 @@ from ml_tasks.release.policy import METRIC_DIRECTIONS, PromotionPolicy, load_pol
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluationSummary:
+    """The evaluation stage's result: the gated numbers of both models, small enough for XCom
+    (as :meth:`to_dict`) and the CLI. The full evaluation stays in MLflow (``records``)."""
+
+    model_name: str
+    version: str
+    run_id: str
+    champion_version: str | None
+    holdout: dict[str, Any]  # rows, positives, start, end
+    metrics: dict[str, dict[str, Any]]  # role (challenger, champion) -> gated metric -> value
+    robustness: dict[str, Any]  # perturbation kind -> worst case
+    report: str  # artifact paths in the evaluation run
+    model_card: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _clean(value: Any) -> Any:
@@ -145,7 +166,7 @@ def evaluate_version(
     settings: Settings | None = None,
     policy: PromotionPolicy | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
+) -> EvaluationSummary:
     """Evaluate ``version`` (default: the ``challenger`` alias); returns a small summary."""
     from ml_tasks.evaluation import model_card, report, robustness
     from ml_tasks.evaluation.holdout import load_holdout
@@ -261,31 +282,31 @@ def evaluate_version(
         c.set_model_version_tag(name, challenger.version, key, value)
     c.set_tag(challenger.run_id, "evaluation.status", COMPLETE)
     summary = summarise(evaluation)
-    log.info("evaluation of %s v%s: %s", name, challenger.version, json.dumps(summary["metrics"]))
+    log.info("evaluation of %s v%s: %s", name, challenger.version, json.dumps(summary.metrics))
     return summary
 
 
-def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """Small enough for XCom and the CLI: the gated numbers of both models."""
+def summarise(evaluation: dict[str, Any]) -> EvaluationSummary:
+    """The gated numbers of both models out of a full evaluation record."""
     keys = list(METRIC_DIRECTIONS)
     champion = evaluation.get("champion")
-    return {
-        "model_name": evaluation["model_name"],
-        "version": evaluation["version"],
-        "run_id": evaluation["run_id"],
-        "champion_version": champion["version"] if champion else None,
-        "holdout": {k: evaluation["holdout"][k] for k in ("rows", "positives", "start", "end")},
-        "metrics": {
+    return EvaluationSummary(
+        model_name=evaluation["model_name"],
+        version=evaluation["version"],
+        run_id=evaluation["run_id"],
+        champion_version=champion["version"] if champion else None,
+        holdout={k: evaluation["holdout"][k] for k in ("rows", "positives", "start", "end")},
+        metrics={
             role: {k: (evaluation["metrics"].get(role) or {}).get(k) for k in keys}
             for role in ("challenger", "champion")
             if evaluation["metrics"].get(role)
         },
-        "robustness": {
+        robustness={
             k: v
             for k, v in (evaluation.get("robustness") or {}).get("summary", {}).items()
             if k in ("gaussian_noise", "missing_sensor", "unit_shift", "most_important_sensor")
         },
-        "report": REPORT_ARTIFACT,
-        "model_card": MODEL_CARD_ARTIFACT,
-        "errors": evaluation.get("errors") or {},
-    }
+        report=REPORT_ARTIFACT,
+        model_card=MODEL_CARD_ARTIFACT,
+        errors=evaluation.get("errors") or {},
+    )

@@ -16,8 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from ml_tasks.cli_args import iso_date as _date
+
+if TYPE_CHECKING:
+    from ml_tasks.evaluation.pipeline import EvaluationSummary
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,14 +60,14 @@ def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def format_evaluation(summary: dict) -> str:
+def format_evaluation(summary: EvaluationSummary) -> str:
     """Human-readable evaluation summary."""
-    ch = summary["metrics"]["challenger"]
-    champ = summary["metrics"].get("champion") or {}
-    hold = summary["holdout"]
-    champion = summary["champion_version"]
+    ch = summary.metrics["challenger"]
+    champ = summary.metrics.get("champion") or {}
+    hold = summary.holdout
+    champion = summary.champion_version
     lines = [
-        f"Evaluated {summary['model_name']} v{summary['version']} against "
+        f"Evaluated {summary.model_name} v{summary.version} against "
         + (f"champion v{champion}" if champion else "no champion (first release)"),
         f"  holdout  {hold['rows']} rows, {hold['positives']} failures, "
         f"{hold['start']} .. {hold['end']}",
@@ -71,7 +75,7 @@ def format_evaluation(summary: dict) -> str:
     ]
     for name, value in ch.items():
         lines.append(f"  {name:<22}{_fmt(value):>12}{_fmt(champ.get(name, '-')):>12}")
-    rob = summary.get("robustness") or {}
+    rob = summary.robustness
     for kind in ("gaussian_noise", "missing_sensor", "unit_shift"):
         r = rob.get(kind) or {}
         ci = r.get("ci") or [None, None]
@@ -80,9 +84,9 @@ def format_evaluation(summary: dict) -> str:
             f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
         )
     lines.append(
-        f"  artifacts  {summary['report']}, {summary['model_card']} (run {summary['run_id']})"
+        f"  artifacts  {summary.report}, {summary.model_card} (run {summary.run_id})"
     )
-    for key, error in (summary.get("errors") or {}).items():
+    for key, error in summary.errors.items():
         lines.append(f"  problem    {key}: {error}")
     return "\n".join(lines)
 
@@ -100,10 +104,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     decisions = (
-        [] if args.no_gates else gates.decide_all(args.model, summary["version"], policy=policy)
+        [] if args.no_gates else gates.decide_all(args.model, summary.version, policy=policy)
     )
     if args.json:
-        out = {"evaluation": summary, "gates": [d.to_dict() for d in decisions if d]}
+        out = {"evaluation": summary.to_dict(), "gates": [d.to_dict() for d in decisions if d]}
         print(json.dumps(out, indent=2, default=str))
     else:
         print(format_evaluation(summary))
