@@ -101,7 +101,7 @@ def features_materialize() -> None:
         """Compute the days' feature partitions into the offline store."""
         from ml_tasks.features.pipeline import compute
 
-        result = compute(days, run_id=run_id)
+        result = compute(days, run_id=run_id).to_dict()  # XCom carries JSON
         outlet_events[FEATURES_OFFLINE].extra = {
             k: result[k] for k in ("start", "end", "rows", "inputs")
         }
@@ -119,7 +119,7 @@ def features_materialize() -> None:
         """Load the days into the online store without overwriting newer values."""
         from ml_tasks.features.pipeline import materialize
 
-        result = materialize(days)
+        result = materialize(days).to_dict()
         keys = ("start", "end", "offline_rows", "online_rows_offered", "online_store")
         outlet_events[FEATURES_ONLINE].extra = {k: result[k] for k in keys}
         return result

@@ -92,16 +92,16 @@ def _materialize(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
-    days, comp, online = result["days"], result["compute"], result["materialize"]
-    registry = "updated" if result["register"]["changed"] else "unchanged"
+    days, comp, online = result.days, result.compute, result.materialize
+    registry = "updated" if result.register["changed"] else "unchanged"
     print(
         f"features {days['start']}..{days['end']} (landing days {days['landing_start']}.."
-        f"{days['landing_end']}): computed {sum(comp['rows'].values())} rows in "
-        f"{comp['seconds']} s; registry {registry}; materialized "
-        f"{online['online_rows_offered']} machine rows into {online['online_store']} "
-        f"in {online['seconds']} s"
+        f"{days['landing_end']}): computed {sum(comp.rows.values())} rows in "
+        f"{comp.seconds} s; registry {registry}; materialized "
+        f"{online.online_rows_offered} machine rows into {online.online_store} "
+        f"in {online.seconds} s"
     )
     return 0
 

@@ -9,10 +9,64 @@ which makes reruns and backfills idempotent.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ml_tasks.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class FeatureComputation:
+    """Step 1's result: the feature days written to the offline store."""
+
+    start: str
+    end: str
+    days: int
+    rows: dict[str, int]  # feature view -> rows written
+    telemetry_rows_read: int
+    inputs: dict[str, Any]  # the curated tables' versions the features were computed from
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureComputation:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """Step 3's result: what was offered to the online store."""
+
+    start: str
+    end: str
+    feature_views: list[str]
+    offline_rows: int
+    online_rows_offered: int  # machine rows (per view) offered; newer online values are kept
+    online_store: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Materialization:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class FeatureRefresh:
+    """The three steps run together (the CLI's ``features materialize``)."""
+
+    days: dict[str, str]  # :func:`plan`
+    compute: FeatureComputation
+    register: dict[str, Any]  # apply_definitions' report
+    materialize: Materialization
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def landing_days(
@@ -63,16 +117,19 @@ def plan(first: date, last: date, settings: Settings | None = None) -> dict[str,
     }
 
 
-def compute(days: dict[str, str], *, settings: Settings | None = None, run_id: str | None = None):
+def compute(
+    days: dict[str, str], *, settings: Settings | None = None, run_id: str | None = None
+) -> FeatureComputation:
     """Step 1: the planned days' features into the offline store."""
     from ml_tasks.features.compute import compute_features
 
-    return compute_features(
+    computed = compute_features(
         date.fromisoformat(days["start"]),
         date.fromisoformat(days["end"]),
         settings=settings,
         run_id=run_id,
     )
+    return FeatureComputation.from_dict(computed)
 
 
 def register(*, settings: Settings | None = None) -> dict[str, Any]:
@@ -82,18 +139,19 @@ def register(*, settings: Settings | None = None) -> dict[str, Any]:
     return apply_definitions(settings)
 
 
-def materialize(days: dict[str, str], *, settings: Settings | None = None) -> dict[str, Any]:
+def materialize(days: dict[str, str], *, settings: Settings | None = None) -> Materialization:
     """Step 3: the planned days into the online store (newer online values are kept)."""
     from ml_tasks.features.store import materialize as run
 
-    return run(
+    online = run(
         date.fromisoformat(days["start"]), date.fromisoformat(days["end"]), settings=settings
     )
+    return Materialization.from_dict(online)
 
 
 def refresh(
     first: date, last: date, *, settings: Settings | None = None, run_id: str | None = None
-) -> dict[str, Any]:
+) -> FeatureRefresh:
     """All three steps for landing days ``[first, last]`` (the CLI's ``features materialize``)."""
     from ml_tasks.features.store import apply_definitions, get_store
     from ml_tasks.features.store import materialize as load_online
@@ -106,4 +164,9 @@ def refresh(
     online = load_online(
         date.fromisoformat(days["start"]), date.fromisoformat(days["end"]), settings=s, store=store
     )
-    return {"days": days, "compute": computed, "register": registered, "materialize": online}
+    return FeatureRefresh(
+        days=days,
+        compute=computed,
+        register=registered,
+        materialize=Materialization.from_dict(online),
+    )

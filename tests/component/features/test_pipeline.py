@@ -55,9 +55,9 @@ def test_late_days_are_recomputed_but_never_before_the_data(features_home):
 
 def test_refresh_computes_registers_and_materializes(features_home):
     result = refresh(date(2026, 10, 3), date(2026, 10, 4), settings=features_home)
-    assert result["days"]["start"] == "2026-10-01"
-    assert result["compute"]["days"] == 4
-    assert result["register"]["changed"] is True
-    assert result["materialize"]["online_rows_offered"] == 3 * 6
+    assert result.days["start"] == "2026-10-01"
+    assert result.compute.days == 4
+    assert result.register["changed"] is True
+    assert result.materialize.online_rows_offered == 3 * 6
     again = refresh(date(2026, 10, 3), date(2026, 10, 4), settings=features_home)
-    assert again["register"]["changed"] is False
+    assert again.register["changed"] is False
