@@ -126,8 +126,11 @@ def historical_features(entity_df: pd.DataFrame, store: Any) -> pd.DataFrame:
     service = store.get_feature_service(FEATURE_SERVICE)
     with offline_session():
         frame = store.get_historical_features(entity_df=entity_df, features=service).to_df()
-    # The engine may hand timestamps back in another unit (DuckDB: microseconds): keep the
-    # entity frame's types, so a training set is the same file whatever engine built it.
+    # Engines differ in what they hand back: the timestamp unit (DuckDB: microseconds), extra
+    # bookkeeping columns (Ray). Keep the entity frame's columns and types, then the service's
+    # features in order, so a training set is the same file whatever engine built it.
+    features = [f.name for p in service.feature_view_projections for f in p.features]
+    frame = frame[[*entity_df.columns, *features]]
     frame = frame.astype({c: entity_df[c].dtype for c in entity_df.columns})
     return frame.sort_values([EVENT_TIMESTAMP, "machine_id"]).reset_index(drop=True)
 
