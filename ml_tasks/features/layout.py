@@ -70,7 +70,7 @@ def write_partition(settings: Settings, view: str, day: date, table: Any) -> str
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in final.parent.glob(f".{final.name}.*.tmp"):
         stale.unlink(missing_ok=True)  # left by a killed run
-    # Dot-prefixed: parquet readers (pyarrow, dask) skip it while it is being written.
+    # Dot-prefixed, not *.parquet: readers (pyarrow, Feast's DuckDB store) skip it meanwhile.
     tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
     pq.write_table(table, tmp)
     os.replace(tmp, final)
