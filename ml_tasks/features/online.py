@@ -9,10 +9,11 @@ path at all: Feast's generic response assembly costs several times the storage l
 (``bench/features.py`` prints both beside a raw lookup).
 
 Without Feast: which views and features the service serves is recorded in the feature repo's
-``online_layout.json`` whenever the definitions are applied (:func:`write_layout`, called by
-:func:`ml_tasks.features.store.apply_definitions`). :meth:`OnlineFeatureReader.from_settings`
-reads it and the store directly, so a reader (``python -m ml_tasks features get``) never imports
-Feast, which costs seconds (it imports torch); without the file it asks Feast's registry.
+``online_layout.json`` (:mod:`ml_tasks.features.online_layout`) whenever the definitions are
+applied (:func:`ml_tasks.features.store.apply_definitions`).
+:meth:`OnlineFeatureReader.from_settings` reads it and the store directly, so a reader
+(``python -m ml_tasks features get``) never imports Feast, which costs seconds (it imports
+torch); without the file it asks Feast's registry.
 
 A machine the online store has never seen comes back as ``None`` ("not found"), never as an
 exception. Like Feast's online reads, values are the latest materialized, whatever their age.
@@ -20,16 +21,17 @@ exception. Like Feast's online reads, values are the latest materialized, whatev
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.features.online_layout import (
+    OnlineLayout,
+    OnlineStoreUnavailable,
+)
 from ml_tasks.features.store import (
     FEATURE_SERVICE,
     REDIS_STORE,
@@ -40,13 +42,8 @@ from ml_tasks.features.store import (
 from ml_tasks.settings import Settings, get_settings
 
 ENTITY = "machine_id"
-LAYOUT_FILE = "online_layout.json"
 # feast.value_type.ValueType.STRING, the type tag of a string join key and of its value.
 _STRING = 2
-
-
-class OnlineStoreUnavailable(RuntimeError):
-    """The online store has not been created yet (nothing materialized) or cannot be reached."""
 
 
 _DOUBLE = struct.Struct("<d")
@@ -175,83 +172,6 @@ class _RedisLookup:
         return found
 
 
-@dataclass(frozen=True)
-class OnlineLayout:
-    """What a reader needs to know of the registry: the service's views and features."""
-
-    project: str
-    feature_service: str
-    entity_key_serialization_version: int
-    features: tuple[tuple[str, str], ...]  # (view, feature), in the service's order
-
-    @classmethod
-    def from_store(cls, store: Any, feature_service: str = FEATURE_SERVICE) -> OnlineLayout:
-        """Resolve the service in Feast's registry."""
-        from feast.errors import FeatureServiceNotFoundException
-
-        try:
-            service = store.get_feature_service(feature_service)
-        except FeatureServiceNotFoundException as err:
-            raise OnlineStoreUnavailable(
-                f"feature service {feature_service} is not registered: materialize features first "
-                "(python -m ml_tasks features materialize --start ... --end ...)"
-            ) from err
-        projections = service.feature_view_projections
-        return cls(
-            project=store.project,
-            feature_service=feature_service,
-            entity_key_serialization_version=store.config.entity_key_serialization_version,
-            features=tuple((p.name, f.name) for p in projections for f in p.features),
-        )
-
-    @classmethod
-    def load(cls, settings: Settings, feature_service: str = FEATURE_SERVICE) -> OnlineLayout:
-        """The layout recorded for these settings; :class:`FileNotFoundError` when none is."""
-        data = json.loads(layout_path(settings).read_text())
-        service = data["feature_services"][feature_service]
-        return cls(
-            project=data["project"],
-            feature_service=feature_service,
-            entity_key_serialization_version=int(data["entity_key_serialization_version"]),
-            features=tuple((view, name) for view, name in service),
-        )
-
-
-def layout_path(settings: Settings) -> Path:
-    return settings.feature_repo_dir / LAYOUT_FILE
-
-
-def write_layout(store: Any, settings: Settings, services: Sequence[str] = (FEATURE_SERVICE,)):
-    """Record the services' views and features for readers that do not import Feast.
-
-    Rewritten (atomically) only when it changes. Nothing is recorded where the fast path does
-    not apply (versioned online feature views): readers then go through Feast.
-    """
-    path = layout_path(settings)
-    if store.config.registry.enable_online_feature_view_versioning:
-        path.unlink(missing_ok=True)
-        return None
-    layouts = []
-    for name in services:
-        try:
-            layouts.append(OnlineLayout.from_store(store, name))
-        except OnlineStoreUnavailable:
-            continue
-    record = {
-        "project": store.project,
-        "entity_key_serialization_version": store.config.entity_key_serialization_version,
-        "feature_services": {lay.feature_service: lay.features for lay in layouts},
-    }
-    text = json.dumps(record, indent=1) + "\n"
-    if path.exists() and path.read_text() == text:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
-
-
 def _sqlite_lookup(layout: OnlineLayout, path: str) -> _SqliteLookup:
     views = list(dict.fromkeys(view for view, _ in layout.features))
     return _SqliteLookup(path, [f"{layout.project}_{view}" for view in views])
@@ -310,7 +230,7 @@ class OnlineFeatureReader:
         s = settings or get_settings()
         if fast:
             try:
-                layout = OnlineLayout.load(s)
+                layout = OnlineLayout.load(s, FEATURE_SERVICE)
             except (OSError, ValueError, KeyError, TypeError):
                 layout = None
             lookup = _direct_lookup(s, layout) if layout is not None else None

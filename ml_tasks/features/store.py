@@ -327,7 +327,7 @@ def apply_definitions(settings: Settings | None = None, store: Any = None) -> di
     """
     from feast.diff.property_diff import TransitionType
 
-    from ml_tasks.features.online import write_layout
+    from ml_tasks.features.online_layout import write_layout
 
     s = settings or get_settings()
     store = store or get_store(s)
@@ -356,13 +356,13 @@ def apply_definitions(settings: Settings | None = None, store: Any = None) -> di
             entities_to_keep=definitions.entities,
             partial=True,
         )
-        write_layout(store, s)
+        write_layout(store, s, (FEATURE_SERVICE,))
         return {"changed": False, "changes": [], "project": store.project}
     # What `feast apply` does: apply only the differences, then record the new infrastructure.
     # Unchanged views are not touched, so their materialization intervals and state survive.
     store._apply_diffs(registry_diff, infra_diff, new_infra)
     # Readers find the service's views and features there without importing Feast.
-    write_layout(store, s)
+    write_layout(store, s, (FEATURE_SERVICE,))
     return {"changed": True, "changes": changes, "infra": infra_changes, "project": store.project}
 
 

@@ -29,7 +29,8 @@ def train_dag(airflow_db):
 @pytest.fixture
 def synthetic_features(platform_home, monkeypatch):
     """Stand in for the feature store's training-set builder (same reference shape)."""
-    from ml_tasks.training import pipeline, synthetic
+    from ml_platform_demo import synthetic_training as synthetic
+    from ml_tasks.training import pipeline
 
     built = []
 
