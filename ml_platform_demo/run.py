@@ -8,8 +8,11 @@ regenerated identically and the ELT replaces each day's rows, so the tables end 
 from __future__ import annotations
 
 import os
+import resource
 import time
 from collections import Counter, defaultdict
+from collections.abc import Generator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +23,33 @@ def _days(start: date, days: int) -> list[date]:
     return [start + timedelta(days=i) for i in range(days)]
 
 
+class StepClock:
+    """Wall time per step of the run, printed as a table at the end (also after a failure)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+        self._began = time.perf_counter()
+
+    @contextmanager
+    def step(self, name: str) -> Generator[None, None, None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps.append((name, time.perf_counter() - t0))
+
+    def table(self) -> str:
+        total = time.perf_counter() - self._began
+        lines = ["Time per step", "-" * 50]
+        lines += [f"{name:<40}{seconds:>8.1f} s" for name, seconds in self.steps]
+        lines.append(f"{'total':<40}{total:>8.1f} s")
+        # ru_maxrss is in KiB on Linux; children: the largest process this run waited for.
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+        lines.append(f"{'peak RSS: this process / largest child':<40}{own:>5.2f} / {child:.2f} GiB")
+        return "\n".join(lines)
+
+
 def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     """Run the demo end to end; returns a process exit code.
 
@@ -28,11 +58,18 @@ def run_demo(start: date, days: int, machines: int, seed: int = 7) -> int:
     """
     from ml_platform_demo.ray_head import ray_head
 
-    with ray_head(get_settings(), wait=False) as head:
-        return _run_steps(start, days, machines, seed, head)
+    clock = StepClock()
+    try:
+        with ray_head(get_settings(), wait=False) as head:
+            return _run_steps(start, days, machines, seed, head, clock)
+    finally:
+        print()
+        print(clock.table())
 
 
-def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> int:
+def _run_steps(
+    start: date, days: int, machines: int, seed: int, head: Any, clock: StepClock
+) -> int:
     from ml_platform_demo.orchestration import (
         init_airflow_db,
         load_dag,
@@ -48,7 +85,8 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     began = datetime.now(UTC).isoformat()
 
     print(f"[1/8] Initialising the embedded platform in {s.platform_home}")
-    init_airflow_db(s)
+    with clock.step("1 init Airflow"):
+        init_airflow_db(s)
     quiet_console()
 
     print(f"[2/8] Generating {days} days x {machines} machines from {start} (seed {seed})")
@@ -57,29 +95,31 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     # The last week drifts (plant P2 sensor recalibration), so monitoring has something to find.
     drift_start = start + timedelta(days=max(days - 7, 1))
     end = start + timedelta(days=days - 1)
-    generated = generate(
-        start,
-        days,
-        machines,
-        seed=seed,
-        bad_rate=0.02,
-        drift_start=drift_start,
-        landing_dir=s.landing_dir,
-    )
+    with clock.step("2 generate demo data"):
+        generated = generate(
+            start,
+            days,
+            machines,
+            seed=seed,
+            bad_rate=0.02,
+            drift_start=drift_start,
+            landing_dir=s.landing_dir,
+        )
     print("      " + generated.describe().replace("\n", "\n      "))
 
     print("[3/8] Running elt_telemetry with real Airflow (dag.test) for every day")
     from ml_platform_demo.orchestration import interval_run_time
 
-    dag = load_dag("elt_telemetry", s)
     failed = []
-    for day in _days(start, days):
-        t0 = time.perf_counter()
-        run = run_dag_test(dag, interval_run_time(day))
-        state = str(run.state)
-        print(f"      {day}  elt_telemetry  {state:<8} {time.perf_counter() - t0:5.1f} s")
-        if state != "success":
-            failed.append(day)
+    with clock.step(f"3 ELT ({days} days)"):
+        dag = load_dag("elt_telemetry", s)
+        for day in _days(start, days):
+            t0 = time.perf_counter()
+            run = run_dag_test(dag, interval_run_time(day))
+            state = str(run.state)
+            print(f"      {day}  elt_telemetry  {state:<8} {time.perf_counter() - t0:5.1f} s")
+            if state != "success":
+                failed.append(day)
     print()
     print(format_summary(summarise_since(began, s)))
     if failed:
@@ -90,7 +130,9 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     print("[4/8] Materializing the features of the demo range (features_materialize, dag.test)")
     from ml_platform_demo.steps.features import run_features_demo
 
-    if run_features_demo(start, end, s) != 0:
+    with clock.step("4 features"):
+        code = run_features_demo(start, end, s)
+    if code != 0:
         print("FAILED: features_materialize")
         return 1
 
@@ -100,8 +142,10 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     print(f"[5/8] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
     from ml_platform_demo.steps.training import run_training_demo
 
-    head.ready()  # the local Ray head started in the background: training connects to it
-    if run_training_demo(start, drift_start - timedelta(days=1), s) != 0:
+    with clock.step("5 training (Ray)"):
+        head.ready()  # the local Ray head started in the background: training connects to it
+        code = run_training_demo(start, drift_start - timedelta(days=1), s)
+    if code != 0:
         print("FAILED: train_failure_model")
         return 1
 
@@ -110,7 +154,9 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     print("[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, promote_model)")
     from ml_platform_demo.steps.release import run_release_demo
 
-    if run_release_demo(s) != 0:
+    with clock.step("6 evaluation and release"):
+        code = run_release_demo(s)
+    if code != 0:
         print("FAILED: evaluate_model")
         return 1
 
@@ -118,7 +164,9 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     print("[7/8] Monitoring drift and data quality over the demo range (monitor_drift, dag.test)")
     from ml_platform_demo.steps.monitoring import run_monitoring_demo
 
-    if run_monitoring_demo(start, days, drift_start, s) != 0:
+    with clock.step("7 monitoring"):
+        code = run_monitoring_demo(start, days, drift_start, s)
+    if code != 0:
         print("FAILED: monitor_drift")
         return 1
 
@@ -126,7 +174,9 @@ def _run_steps(start: date, days: int, machines: int, seed: int, head: Any) -> i
     print("[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)")
     from ml_platform_demo.steps.search import run_search_demo
 
-    if run_search_demo(start, days, s) != 0:
+    with clock.step("8 search index"):
+        code = run_search_demo(start, days, s)
+    if code != 0:
         print("FAILED: refresh_embeddings")
         return 1
     return 0
@@ -137,7 +187,14 @@ def summarise_since(written_after: str, settings: Settings) -> dict[str, dict[st
     from ml_tasks.elt import manifest
 
     tables: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"curated": 0, "quarantined": 0, "duplicates": 0, "read": 0, "reasons": Counter()}
+        lambda: {
+            "curated": 0,
+            "quarantined": 0,
+            "duplicates": 0,
+            "conflicts": 0,
+            "read": 0,
+            "reasons": Counter(),
+        }
     )
     for entry in manifest.history(settings.manifest_path):
         if entry.written_at < written_after:
@@ -151,6 +208,7 @@ def summarise_since(written_after: str, settings: Settings) -> dict[str, dict[st
             t["curated"] += stats["rows_curated"]
             t["quarantined"] += stats["rows_quarantined"]
             t["duplicates"] += stats["rows_duplicate"]
+            t["conflicts"] += stats.get("rows_conflict", 0)
             t["reasons"].update(stats.get("quarantine_reasons", {}))
     from ml_tasks.elt import lake
 
@@ -160,20 +218,22 @@ def summarise_since(written_after: str, settings: Settings) -> dict[str, dict[st
 
 
 def format_summary(tables: dict[str, dict[str, Any]]) -> str:
-    lines = ["Curated tables", "-" * 78]
+    """Rows read = curated + quarantined + duplicates + conflicts, per table, with the reasons."""
+    lines = ["Curated tables", "-" * 88]
     lines.append(
-        f"{'table':<22}{'read':>10}{'curated':>10}{'quarantined':>13}{'dups':>8}{'version':>9}"
+        f"{'table':<22}{'read':>10}{'curated':>10}{'quarantined':>13}{'dups':>8}"
+        f"{'conflicts':>11}{'version':>9}"
     )
     for name, t in sorted(tables.items()):
         if t["read"]:
             lines.append(
                 f"{name:<22}{t['read']:>10}{t['curated']:>10}{t['quarantined']:>13}"
-                f"{t['duplicates']:>8}{t['delta_version']:>9}"
+                f"{t['duplicates']:>8}{t['conflicts']:>11}{t['delta_version']:>9}"
             )
             for reason, count in t["reasons"].most_common():
                 lines.append(f"{'':<24}quarantined  {reason:<30}{count:>8}")
         else:
             lines.append(
-                f"{name:<22}{'rows now':>10}{t['rows']:>10}{'':>21}{t['delta_version']:>9}"
+                f"{name:<22}{'rows now':>10}{t['rows']:>10}{'':>32}{t['delta_version']:>9}"
             )
     return "\n".join(lines)
