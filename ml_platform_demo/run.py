@@ -11,7 +11,7 @@ import os
 import resource
 import time
 from collections import Counter, defaultdict
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -126,59 +126,64 @@ def _run_steps(
         print(f"FAILED days: {', '.join(map(str, failed))}")
         return 1
 
-    print()
-    print("[4/8] Materializing the features of the demo range (features_materialize, dag.test)")
     from ml_platform_demo.steps.features import run_features_demo
-
-    with clock.step("4 features"):
-        code = run_features_demo(start, end, s)
-    if code != 0:
-        print("FAILED: features_materialize")
-        return 1
-
-    # Train on the days before the drift: a champion that has seen the drift in its training
-    # data would hide it from monitoring (and raise false alarms on clean weekends).
-    print()
-    print(f"[5/8] Training failure_model on {start}..{drift_start - timedelta(days=1)} (Ray)")
+    from ml_platform_demo.steps.monitoring import run_monitoring_demo
+    from ml_platform_demo.steps.release import run_release_demo
+    from ml_platform_demo.steps.search import run_search_demo
     from ml_platform_demo.steps.training import run_training_demo
 
-    with clock.step("5 training (Ray)"):
+    train_end = drift_start - timedelta(days=1)
+
+    def train() -> int:
         head.ready()  # the local Ray head started in the background: training connects to it
-        code = run_training_demo(start, drift_start - timedelta(days=1), s)
-    if code != 0:
-        print("FAILED: train_failure_model")
-        return 1
+        return run_training_demo(start, train_end, s)
 
-    # Release before monitoring, so monitoring compares with the champion's training data.
-    print()
-    print("[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, promote_model)")
-    from ml_platform_demo.steps.release import run_release_demo
-
-    with clock.step("6 evaluation and release"):
-        code = run_release_demo(s)
-    if code != 0:
-        print("FAILED: evaluate_model")
-        return 1
-
-    print()
-    print("[7/8] Monitoring drift and data quality over the demo range (monitor_drift, dag.test)")
-    from ml_platform_demo.steps.monitoring import run_monitoring_demo
-
-    with clock.step("7 monitoring"):
-        code = run_monitoring_demo(start, days, drift_start, s)
-    if code != 0:
-        print("FAILED: monitor_drift")
-        return 1
-
-    print()
-    print("[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)")
-    from ml_platform_demo.steps.search import run_search_demo
-
-    with clock.step("8 search index"):
-        code = run_search_demo(start, days, s)
-    if code != 0:
-        print("FAILED: refresh_embeddings")
-        return 1
+    # (banner, step name in the time table, DAG named on failure, the step).
+    steps: list[tuple[str, str, str, Callable[[], int]]] = [
+        (
+            "[4/8] Materializing the features of the demo range (features_materialize, dag.test)",
+            "4 features",
+            "features_materialize",
+            lambda: run_features_demo(start, end, s),
+        ),
+        # Train on the days before the drift: a champion that has seen the drift in its
+        # training data would hide it from monitoring (and raise false alarms on weekends).
+        (
+            f"[5/8] Training failure_model on {start}..{train_end} (Ray)",
+            "5 training (Ray)",
+            "train_failure_model",
+            train,
+        ),
+        # Release before monitoring, so monitoring compares with the champion's training data.
+        (
+            "[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, "
+            "promote_model)",
+            "6 evaluation and release",
+            "evaluate_model",
+            lambda: run_release_demo(s),
+        ),
+        (
+            "[7/8] Monitoring drift and data quality over the demo range (monitor_drift, "
+            "dag.test)",
+            "7 monitoring",
+            "monitor_drift",
+            lambda: run_monitoring_demo(start, days, drift_start, s),
+        ),
+        (
+            "[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)",
+            "8 search index",
+            "refresh_embeddings",
+            lambda: run_search_demo(start, days, s),
+        ),
+    ]
+    for banner, name, dag_id, run_step in steps:
+        print()
+        print(banner)
+        with clock.step(name):
+            code = run_step()
+        if code != 0:
+            print(f"FAILED: {dag_id}")
+            return 1
     return 0
 
 
