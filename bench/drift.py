@@ -195,24 +195,24 @@ def main() -> None:
     results["ours"] = (secs, peak, base)
     print(
         f"ours, {policy.current.sample_rows:,} rows per slice: {secs:.1f} s, peak RSS "
-        f"{peak / 2**30:.2f} GiB (+{(peak - base) / 2**30:.2f}); alarm {summary['breached']}, "
-        f"drifted {summary['drifted_columns']}; timings {summary['timings']}"
+        f"{peak / 2**30:.2f} GiB (+{(peak - base) / 2**30:.2f}); alarm {summary.breached}, "
+        f"drifted {summary.drifted_columns}; timings {summary.timings}"
     )
     before, secs, peak, base = _timed(sampler, lambda: ours(None, evidently_screen=True))
     results["ours_evidently_screen"] = (secs, peak, base)
     print(
         f"ours with Evidently's screen for the plants (the path before the built-in screen): "
         f"{secs:.1f} s, peak RSS {peak / 2**30:.2f} GiB (+{(peak - base) / 2**30:.2f}); "
-        f"same verdict: {before['drifted_columns'] == summary['drifted_columns']}; "
-        f"timings {before['timings']}"
+        f"same verdict: {before.drifted_columns == summary.drifted_columns}; "
+        f"timings {before.timings}"
     )
     if not args.skip_all:
         summary, secs, peak, base = _timed(sampler, lambda: ours(args.rows))
         results["ours_all"] = (secs, peak, base)
         print(
             f"ours, every row compared: {secs:.1f} s, peak RSS {peak / 2**30:.2f} GiB "
-            f"(+{(peak - base) / 2**30:.2f}); drifted {summary['drifted_columns']}; "
-            f"timings {summary['timings']}"
+            f"(+{(peak - base) / 2**30:.2f}); drifted {summary.drifted_columns}; "
+            f"timings {summary.timings}"
         )
 
     # The same frames the daily run compares, for Evidently alone.

@@ -37,6 +37,10 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ml_tasks.monitoring.results import MonitoringDay
 
 START = date(2026, 10, 1)
 DAYS = 30
@@ -174,13 +178,13 @@ def evidently_floor(settings, policy, day: date) -> float:
     return time.perf_counter() - t0
 
 
-def verdict(result: dict) -> tuple:
+def verdict(result: MonitoringDay) -> tuple:
     return (
-        result["interval"],
-        result["breached"],
-        tuple(result["kinds"]),
-        tuple(sorted((k, tuple(v)) for k, v in result["drifted_columns"].items())),
-        result["share_drifted"],
+        result.interval,
+        result.breached,
+        tuple(result.kinds),
+        tuple(sorted((k, tuple(v)) for k, v in result.drifted_columns.items())),
+        result.share_drifted,
     )
 
 
@@ -259,10 +263,9 @@ def main() -> None:
         after_s += time.perf_counter() - t1
     n = len(days)
     for name, results, total in (("before", before, before_s), ("after", after, after_s)):
-        drift = statistics.mean(r["timings"]["drift"] for r in results)
+        drift = statistics.mean(r.timings["drift"] for r in results)
         parts = {
-            k: round(statistics.mean(r["timings"][k] for r in results), 2)
-            for k in results[0]["timings"]
+            k: round(statistics.mean(r.timings[k] for r in results), 2) for k in results[0].timings
         }
         print(f"{name}: {total / n:.2f} s a day (drift {drift:.2f} s); mean timings {parts}")
     print(
@@ -286,7 +289,7 @@ def main() -> None:
         t1 = time.perf_counter()
         result = monitor.run(day, run_id="bench-range")
         per_day.append(time.perf_counter() - t1)
-        if result["breached"]:
+        if result.breached:
             alarms.append(day.isoformat())
     total = time.perf_counter() - t0
     # The floor again, after the range: the load moves while the range runs.

@@ -117,8 +117,8 @@ def monitor_drift() -> None:
             run_id=run_id,
         )
         # The verdict (logged by run_monitoring) also as the task's note in the UI.
-        note_current_task(result["verdict"]["headline"], result["verdict"]["lines"])
-        return result
+        note_current_task(result.verdict.headline, result.verdict.lines)
+        return result.to_dict()
 
     @task(
         multiple_outputs=False,
@@ -128,20 +128,30 @@ def monitor_drift() -> None:
         """Alert on a breach (the notifier sends the returned summary); skip a clean day."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        if not summary["breached"]:
-            raise AirflowSkipException(f"{summary['interval']}: no breach")
-        return summary
+        from ml_tasks.monitoring.results import MonitoringDay
+
+        day = MonitoringDay.from_dict(summary)
+        if not day.breached:
+            raise AirflowSkipException(f"{day.interval}: no breach")
+        return day.to_dict()
 
     @task(multiple_outputs=False, outlets=[DRIFT_ALARM])
     def request_retraining(summary: dict, *, outlet_events: Any = None) -> dict:
         """Emit the drift_alarm asset event on feature or prediction drift."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        if not summary["retrain"]:
-            raise AirflowSkipException(f"{summary['interval']}: no drift that asks for retraining")
+        from ml_tasks.monitoring.results import MonitoringDay
+
+        day = MonitoringDay.from_dict(summary)
+        if not day.retrain:
+            raise AirflowSkipException(f"{day.interval}: no drift that asks for retraining")
         extra = {
-            k: summary[k]
-            for k in ("interval", "model_name", "model_version", "kinds", "reasons", "report_dir")
+            "interval": day.interval,
+            "model_name": day.model_name,
+            "model_version": day.model_version,
+            "kinds": day.kinds,
+            "reasons": day.reasons,
+            "report_dir": day.report_dir,
         }
         outlet_events[DRIFT_ALARM].extra = extra
         return extra

@@ -6,8 +6,9 @@ The logic lives in :mod:`ml_tasks.alerts`; these classes only adapt Airflow's co
   ``on_failure_callback=PlatformAlertNotifier(title="ELT failed")``.
 - :class:`DriftAlarmNotifier`, for a monitoring breach: attach it as ``on_success_callback`` of
   the task that raises the alarm (it runs only when that task ran, not when it was skipped). The
-  task's return value (XCom) is the monitoring summary; the alert carries its interval, model
-  version, reasons and report folder. Posted to ``PLATFORM_ALERT_WEBHOOK`` when set.
+  task's return value (XCom) is the day's monitoring result
+  (:meth:`ml_tasks.monitoring.results.MonitoringDay.to_dict`); the alert carries its interval,
+  model version, reasons and report folder. Posted to ``PLATFORM_ALERT_WEBHOOK`` when set.
 
 Neither has template fields: Airflow renders them in place on the instance, which DAG
 default_args share between tasks and which ``dag.test`` loops (the demo) reuse across runs, so
@@ -20,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+
+from ml_tasks.monitoring.results import MonitoringDay
 
 
 def _task_instance(context: Any) -> Any:
@@ -68,21 +71,37 @@ class DriftAlarmNotifier(PlatformAlertNotifier):
     def notify(self, context: Any) -> None:
         ti = _task_instance(context)
         summary = ti.xcom_pull(task_ids=ti.task_id) if ti is not None else None
-        summary = summary or {}
+        fields = _breach_fields(MonitoringDay.from_dict(summary) if summary else None)
         _send(
             context,
-            f"{self.title}: {summary.get('model_name')} {summary.get('interval')}",
+            f"{self.title}: {fields['model_name']} {fields['interval']}",
             error=None,
-            extra={
-                "kind": "monitoring_breach",
-                "interval": summary.get("interval"),
-                "model_name": summary.get("model_name"),
-                "model_version": summary.get("model_version"),
-                "kinds": summary.get("kinds", []),
-                "reasons": summary.get("reasons", []),
-                "retrain_requested": summary.get("retrain", False),
-                "report_dir": summary.get("report_dir"),
-                "html_reports": summary.get("html_reports", []),
-                "mlflow_run_id": summary.get("mlflow_run_id"),
-            },
+            extra={"kind": "monitoring_breach", **fields},
         )
+
+
+def _breach_fields(day: MonitoringDay | None) -> dict[str, Any]:
+    """What a breach alert says of the day (empty when the task returned nothing)."""
+    if day is None:
+        return {
+            "interval": None,
+            "model_name": None,
+            "model_version": None,
+            "kinds": [],
+            "reasons": [],
+            "retrain_requested": False,
+            "report_dir": None,
+            "html_reports": [],
+            "mlflow_run_id": None,
+        }
+    return {
+        "interval": day.interval,
+        "model_name": day.model_name,
+        "model_version": day.model_version,
+        "kinds": day.kinds,
+        "reasons": day.reasons,
+        "retrain_requested": day.retrain,
+        "report_dir": day.report_dir,
+        "html_reports": day.html_reports,
+        "mlflow_run_id": day.mlflow_run_id,
+    }

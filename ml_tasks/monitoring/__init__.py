@@ -8,7 +8,8 @@
 - :mod:`ml_tasks.monitoring.reports`: HTML/JSON report files and their MLflow run;
 - :mod:`ml_tasks.monitoring.store`: the drift table (one row per interval and model version);
 - :mod:`ml_tasks.monitoring.status`: the alarm status and the promotion gate;
-- :mod:`ml_tasks.monitoring.pipeline`: one daily run (DAG task and CLI).
+- :mod:`ml_tasks.monitoring.pipeline`: one daily run (DAG task and CLI);
+- :mod:`ml_tasks.monitoring.results`: what a run returns (:class:`MonitoringDay`, XCom's payload).
 
 Nothing here imports Evidently, MLflow or pandas at module level.
 """

@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(results, indent=2, default=str))
+        print(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     else:
-        alarms = [r["interval"] for r in results if r["breached"]]
+        alarms = [r.interval for r in results if r.breached]
         print(f"days in alarm: {', '.join(alarms) if alarms else 'none'}")
     return 0

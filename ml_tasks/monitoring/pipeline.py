@@ -27,7 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -49,6 +49,7 @@ from ml_tasks.monitoring.drift import (
 )
 from ml_tasks.monitoring.policy import MonitoringPolicy, load_policy
 from ml_tasks.monitoring.quality import QualityResult, check_quality, quality_columns
+from ml_tasks.monitoring.results import DayVerdict, MonitoringDay
 from ml_tasks.monitoring.store import NO_CHAMPION
 from ml_tasks.settings import Settings, get_settings
 
@@ -361,8 +362,8 @@ class Monitor:
         frame, info = self._references[key]
         return frame, dict(info)
 
-    def run(self, day: date, *, run_id: str | None = None) -> dict[str, Any]:
-        """Monitor one interval; returns the compact summary (what XCom and the CLI carry)."""
+    def run(self, day: date, *, run_id: str | None = None) -> MonitoringDay:
+        """Monitor one interval; returns its compact result (what XCom and the CLI carry)."""
         s, p, name, alias = self.settings, self.policy, self.model_name, self.alias
         timings: dict[str, float] = {}
         began = time.perf_counter()
@@ -434,28 +435,27 @@ class Monitor:
         store.write_row(_table_row(summary, slices), s)
         lap("store", t)
         timings["total"] = round(time.perf_counter() - began, 3)
-        result = {
-            "interval": summary["interval"],
-            "model_name": name,
-            "model_version": version,
-            "alias": summary["alias"],
-            "reference_kind": ref_info["kind"],
-            "reference_id": ref_info["id"],
-            "breached": summary["breached"],
-            "retrain": summary["retrain"],
-            "kinds": kinds,
-            "reasons": [r["message"] for r in reasons],
-            "drifted_columns": {r.name: r.drifted_columns for r in slices if r.drifted_columns},
-            "share_drifted": results[FLEET].share if results[FLEET].evaluated else None,
-            "prediction_available": champion is not None,
-            "rows": summary["rows"],
-            "report_dir": str(folder),
-            "html_reports": files["html"],
-            "mlflow_run_id": summary["mlflow_run_id"],
-            "timings": timings,
-        }
-        result["verdict"] = _log_verdict(result, p)
-        return result
+        result = MonitoringDay(
+            interval=summary["interval"],
+            model_name=name,
+            model_version=version,
+            alias=summary["alias"],
+            reference_kind=ref_info["kind"],
+            reference_id=ref_info["id"],
+            breached=summary["breached"],
+            retrain=summary["retrain"],
+            kinds=kinds,
+            reasons=[r["message"] for r in reasons],
+            drifted_columns={r.name: r.drifted_columns for r in slices if r.drifted_columns},
+            share_drifted=results[FLEET].share if results[FLEET].evaluated else None,
+            prediction_available=champion is not None,
+            rows=summary["rows"],
+            report_dir=str(folder),
+            html_reports=files["html"],
+            mlflow_run_id=summary["mlflow_run_id"],
+            timings=timings,
+        )
+        return replace(result, verdict=_log_verdict(result, p))
 
 
 def run_monitoring(
@@ -470,8 +470,8 @@ def run_monitoring(
     log_mlflow: bool = True,
     run_id: str | None = None,
     evidently_screen: bool = False,
-) -> dict[str, Any]:
-    """Monitor one interval; returns the compact summary (what XCom and the CLI carry).
+) -> MonitoringDay:
+    """Monitor one interval; returns its compact result (what XCom and the CLI carry).
 
     ``alias`` picks the registry version whose training set is the reference: the champion
     (daily monitoring; falls back to the fixed window while there is none) or e.g. the
@@ -497,7 +497,7 @@ def run_monitoring_range(
     *,
     run_id: Callable[[date], str | None] | None = None,
     **options: Any,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[MonitoringDay]:
     """Monitor several intervals in one process, sharing the fixed costs (:class:`Monitor`);
     yields each day's result as soon as its records are written. ``run_id`` names each day's
     run; ``options`` are :func:`run_monitoring`'s."""
@@ -506,28 +506,28 @@ def run_monitoring_range(
         yield monitor.run(day, run_id=run_id(day) if run_id else None)
 
 
-def _log_verdict(result: dict[str, Any], policy: MonitoringPolicy) -> dict[str, Any]:
+def _log_verdict(result: MonitoringDay, policy: MonitoringPolicy) -> DayVerdict:
     """The day's decision in the task log (a breach and its reasons at WARNING, else INFO);
     returned too, for the task note."""
     from ml_tasks.monitoring.status import day_verdict
 
     headline, lines = day_verdict(result, policy.drift.drift_share)
-    emit = log.warning if result["breached"] else log.info
+    emit = log.warning if result.breached else log.info
     emit("%s", headline)
     for line in lines:
         emit("  %s", line)
-    return {"headline": headline, "lines": lines}
+    return DayVerdict(headline, lines)
 
 
-def format_result(result: dict[str, Any]) -> str:
+def format_result(result: MonitoringDay) -> str:
     """One interval's result for the console."""
-    state = "ALARM" if result["breached"] else "ok"
+    state = "ALARM" if result.breached else "ok"
     lines = [
-        f"{result['interval']}  {result['model_name']} ({result['reference_kind']}, version "
-        f"{result['model_version']})  {state}  {result['timings']['total']:.1f} s"
+        f"{result.interval}  {result.model_name} ({result.reference_kind}, version "
+        f"{result.model_version})  {state}  {result.timings['total']:.1f} s"
     ]
-    lines += [f"    - {reason}" for reason in result["reasons"]]
-    if not result["prediction_available"]:
+    lines += [f"    - {reason}" for reason in result.reasons]
+    if not result.prediction_available:
         lines.append("    prediction drift: not available (no champion model yet)")
-    lines.append(f"    reports: {result['report_dir']}")
+    lines.append(f"    reports: {result.report_dir}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_tasks.monitoring import store
+from ml_tasks.monitoring.results import MonitoringDay
 from ml_tasks.settings import Settings, get_settings
 
 
@@ -129,31 +130,29 @@ def promotion_gate(
     )
 
 
-def day_verdict(result: dict[str, Any], drift_share: float) -> tuple[str, list[str]]:
+def day_verdict(result: MonitoringDay, drift_share: float) -> tuple[str, list[str]]:
     """One monitored day's decision for the task log and the task note: headline, reasons.
 
-    ``result`` is what :func:`ml_tasks.monitoring.pipeline.run_monitoring` returns. Each reason
-    names its slice, column, statistic and threshold; the last line gives the fleet's drifted
-    share against the policy's ``drift_share``.
+    ``result`` is what :func:`ml_tasks.monitoring.pipeline.run_monitoring` returns (its verdict
+    is not read). Each reason names its slice, column, statistic and threshold; the fleet's
+    line gives its drifted share against the policy's ``drift_share``.
     """
-    version = result["model_version"]
-    model = f"{result['model_name']} " + ("(no champion)" if version == "none" else f"v{version}")
-    verdict = f"BREACH ({', '.join(result['kinds'])})" if result["breached"] else "no breach"
-    headline = (
-        f"drift gate {result['interval']}: {verdict}: {model} against {result['reference_id']}"
-    )
-    share = result.get("share_drifted")
+    version = result.model_version
+    model = f"{result.model_name} " + ("(no champion)" if version == "none" else f"v{version}")
+    verdict = f"BREACH ({', '.join(result.kinds)})" if result.breached else "no breach"
+    headline = f"drift gate {result.interval}: {verdict}: {model} against {result.reference_id}"
+    share = result.share_drifted
     fleet = (
         f"fleet: {share:.0%} of the monitored columns drifted (dataset drift at >= "
         f"drift_share {drift_share:.0%})"
         if share is not None
         else "fleet: drift not evaluated (too few rows)"
     )
-    lines = [*result["reasons"], fleet]
-    if result.get("retrain"):
+    lines = [*result.reasons, fleet]
+    if result.retrain:
         lines.append("retraining requested (drift_alarm asset event)")
-    if result.get("report_dir"):
-        lines.append(f"reports: {result['report_dir']}")
+    if result.report_dir:
+        lines.append(f"reports: {result.report_dir}")
     return headline, lines
 
 

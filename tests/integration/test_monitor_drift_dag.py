@@ -96,7 +96,7 @@ def test_demo_range_flags_the_first_drift_day_and_no_clean_day(demo_home):
     results = {
         day: run_monitoring(day, settings=demo_home, policy=fast, log_mlflow=False) for day in DAYS
     }
-    rows = {day.isoformat(): {"breached": r["breached"]} for day, r in results.items()}
+    rows = {day.isoformat(): {"breached": r.breached} for day, r in results.items()}
     score = score_days(rows, DAYS, DRIFT_START)
     print(
         f"\nmonitoring over the demo range: alarm days {[str(d) for d in score['alarm_days']]}, "
@@ -107,16 +107,16 @@ def test_demo_range_flags_the_first_drift_day_and_no_clean_day(demo_home):
     assert score["first_drift_day_flagged"]
 
     first = results[DRIFT_START]
-    assert first["kinds"] == ["feature_drift"]
+    assert first.kinds == ["feature_drift"]
     # The recalibrated plant, on the recalibrated sensors and nothing else.
-    assert set(first["drifted_columns"]["plant_id=P2"]) == DRIFTED
-    assert set(first["drifted_columns"]) <= {"plant_id=P2", "all"}
+    assert set(first.drifted_columns["plant_id=P2"]) == DRIFTED
+    assert set(first.drifted_columns) <= {"plant_id=P2", "all"}
     for result in results.values():
-        for columns in result["drifted_columns"].values():
+        for columns in result.drifted_columns.values():
             assert set(columns) <= DRIFTED
     # Before any champion: the fixed window, and prediction drift reported as not available.
-    assert first["reference_id"] == "window:2026-10-01..2026-10-07"
-    assert not first["prediction_available"]
+    assert first.reference_id == "window:2026-10-01..2026-10-07"
+    assert not first.prediction_available
 
 
 def test_dag_alerts_emits_the_asset_event_and_closes_the_gate(monitor_dag, demo_home, webhook):

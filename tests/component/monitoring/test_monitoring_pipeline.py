@@ -93,21 +93,21 @@ def test_fixed_window_reference_flags_the_drifted_plant_and_writes_everything(
 ):
     s = offline
     clean = _run(CLEAN, s, fast_policy, _NoChampion())
-    assert not clean["breached"] and clean["kinds"] == []
-    assert clean["reference_kind"] == "fixed_window" and clean["model_version"] == "none"
-    assert clean["reference_id"] == "window:2026-10-01..2026-10-07"
-    assert not clean["prediction_available"]
+    assert not clean.breached and clean.kinds == []
+    assert clean.reference_kind == "fixed_window" and clean.model_version == "none"
+    assert clean.reference_id == "window:2026-10-01..2026-10-07"
+    assert not clean.prediction_available
 
     drifted = _run(DRIFTED, s, window_policy, _NoChampion())
-    assert drifted["breached"] and drifted["retrain"] and drifted["kinds"] == ["feature_drift"]
-    p2 = drifted["drifted_columns"]["plant_id=P2"]
+    assert drifted.breached and drifted.retrain and drifted.kinds == ["feature_drift"]
+    p2 = drifted.drifted_columns["plant_id=P2"]
     assert set(p2) == {
         f"{s}_{x}_1h" for s in ("pressure_bar", "temperature_c") for x in ("mean", "min", "max")
     }
-    assert all(k in ("all", "plant_id=P2") for k in drifted["drifted_columns"])
+    assert all(k in ("all", "plant_id=P2") for k in drifted.drifted_columns)
 
     folder = s.reports_dir / "drift" / str(DRIFTED) / "failure_model-no-champion"
-    assert drifted["report_dir"] == str(folder)
+    assert drifted.report_dir == str(folder)
     assert {p.name for p in folder.glob("*.html")} == {"all.html", "plant_id=P2.html"}
     assert {p.name for p in folder.glob("*.json")} >= {
         "summary.json",
@@ -123,7 +123,7 @@ def test_fixed_window_reference_flags_the_drifted_plant_and_writes_everything(
     assert not promotion_gate("failure_model", s).open
 
     again = _run(DRIFTED, s, fast_policy, _NoChampion())  # rerun: same verdict, one row
-    assert again["drifted_columns"] == drifted["drifted_columns"]
+    assert again.drifted_columns == drifted.drifted_columns
     assert [r["interval_start"] for r in store.read_rows("failure_model", s)] == [
         str(CLEAN),
         str(DRIFTED),
@@ -132,8 +132,8 @@ def test_fixed_window_reference_flags_the_drifted_plant_and_writes_everything(
 
 def test_a_day_inside_the_window_is_compared_without_itself(offline, fast_policy):
     result = _run(START + timedelta(days=2), offline, fast_policy, _NoChampion())
-    assert result["reference_id"] == "window:2026-10-01..2026-10-07 without 2026-10-03"
-    assert not result["breached"]
+    assert result.reference_id == "window:2026-10-01..2026-10-07 without 2026-10-03"
+    assert not result.breached
 
 
 def test_champion_reference_measures_prediction_drift(offline, fast_policy, tmp_path):
@@ -146,17 +146,17 @@ def test_champion_reference_measures_prediction_drift(offline, fast_policy, tmp_
     source = _FakeChampion(folder)
 
     result = _run(DRIFTED, s, fast_policy, source)
-    assert result["reference_kind"] == "champion_training_set"
-    assert result["model_version"] == "3" and result["prediction_available"]
-    assert result["reference_id"] == "training_set:7@failure_model-v3"
-    assert set(result["kinds"]) == {"feature_drift", "prediction_drift"}
-    assert any("prediction drift in plant_id=P2" in r for r in result["reasons"])
+    assert result.reference_kind == "champion_training_set"
+    assert result.model_version == "3" and result.prediction_available
+    assert result.reference_id == "training_set:7@failure_model-v3"
+    assert set(result.kinds) == {"feature_drift", "prediction_drift"}
+    assert any("prediction drift in plant_id=P2" in r for r in result.reasons)
     # The scored reference sample is cached per model version.
     cached = list((s.platform_home / "monitoring" / "reference").glob("failure_model-v3-*.parquet"))
     assert len(cached) == 1
 
     clean = _run(CLEAN, s, fast_policy, source)
-    assert "prediction_drift" not in clean["kinds"]
+    assert "prediction_drift" not in clean.kinds
     rows = store.read_rows("failure_model", s)
     assert {(r["interval_start"], r["model_version"]) for r in rows} == {
         (str(DRIFTED), "3"),
@@ -189,6 +189,6 @@ def test_a_candidate_check_needs_the_alias_and_never_asks_for_retraining(
         alias="challenger",
         log_mlflow=False,
     )
-    assert result["breached"] and not result["retrain"]
+    assert result.breached and not result.retrain
     [row] = store.read_rows("failure_model", offline)
     assert row["alias"] == "challenger" and row["model_version"] == "3"

@@ -61,7 +61,7 @@ def test_a_range_looks_up_once_and_writes_every_day(offline, policy, source):  #
     assert set(rows) == {str(d) for d in days}
     assert rows[str(DRIFTED)]["run_id"] == f"range__{DRIFTED}" and rows[str(DRIFTED)]["breached"]
     for result in ranged:
-        assert (offline.reports_dir / "drift" / result["interval"]).is_dir()
+        assert (offline.reports_dir / "drift" / result.interval).is_dir()
 
     # Day by day (a fresh look-up and reference each time) gives the same verdicts.
     for day, result in zip(days, ranged, strict=True):
@@ -69,4 +69,4 @@ def test_a_range_looks_up_once_and_writes_every_day(offline, policy, source):  #
             day, settings=offline, policy=fast, champion_source=source, log_mlflow=False
         )
         keys = ("breached", "kinds", "reasons", "drifted_columns", "share_drifted", "rows")
-        assert {k: alone[k] for k in keys} == {k: result[k] for k in keys}
+        assert {k: getattr(alone, k) for k in keys} == {k: getattr(result, k) for k in keys}

@@ -101,7 +101,7 @@ def test_a_real_evidently_page_gets_the_heading(offline, policy):  # ruff: ignor
     text = _heading(page)
     assert f"{DRIFTED}" in text and "slice plant_id=P2" in text
     assert "fixed window 2026-10-01 .. 2026-10-07" in text
-    assert result["breached"] and "Breached: feature_drift" in text
+    assert result.breached and "Breached: feature_drift" in text
 
 
 def test_the_champion_window_is_the_span_of_the_sampled_rows():

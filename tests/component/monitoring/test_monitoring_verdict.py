@@ -14,22 +14,9 @@ from tests.component.monitoring.test_monitoring_pipeline import (  # the same sy
     _run,
     offline,  # ruff: ignore[unused-import]  (fixture: 8 clean days, then the drifted one)
 )
+from tests.monitoring_fixtures import breach_day
 
-BREACH = {
-    "interval": "2026-10-09",
-    "model_name": "failure_model",
-    "model_version": "3",
-    "reference_id": "training_set:7@failure_model-v3",
-    "breached": True,
-    "retrain": True,
-    "kinds": ["feature_drift"],
-    "reasons": [
-        "feature drift in plant_id=P2: 33% of columns drifted: "
-        "pressure_bar_mean_1h (wasserstein 0.41 >= 0.1)"
-    ],
-    "share_drifted": 0.05,
-    "report_dir": "/tmp/reports/drift/2026-10-09/failure_model-v3",
-}
+BREACH = breach_day()
 
 
 def test_a_breach_names_reasons_thresholds_and_reports():
@@ -42,12 +29,12 @@ def test_a_breach_names_reasons_thresholds_and_reports():
     fleet = "fleet: 5% of the monitored columns drifted (dataset drift at >= drift_share 10%)"
     assert fleet in lines
     assert "retraining requested (drift_alarm asset event)" in lines
-    assert lines[-1] == f"reports: {BREACH['report_dir']}"
+    assert lines[-1] == f"reports: {BREACH.report_dir}"
 
 
 def test_a_clean_day_says_so():
-    clean = {**BREACH, "breached": False, "retrain": False, "kinds": [], "reasons": []}
-    headline, lines = day_verdict({**clean, "model_version": "none"}, drift_share=0.1)
+    clean = replace(BREACH, breached=False, retrain=False, kinds=[], reasons=[])
+    headline, lines = day_verdict(replace(clean, model_version="none"), drift_share=0.1)
     assert "no breach: failure_model (no champion)" in headline
     assert lines[0].startswith("fleet: 5% ")
 
@@ -67,7 +54,7 @@ def test_run_monitoring_logs_the_decision(offline, policy, caplog):  # ruff: ign
     with caplog.at_level(logging.INFO, logger="ml_tasks.monitoring.pipeline"):
         drifted = _run(DRIFTED, offline, fast, _NoChampion())
     # The same verdict travels in the result (XCom) for the task note.
-    assert drifted["verdict"]["headline"].startswith(f"drift gate {DRIFTED}: BREACH")
+    assert drifted.verdict.headline.startswith(f"drift gate {DRIFTED}: BREACH")
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warned[0].startswith(f"drift gate {DRIFTED}: BREACH (feature_drift)")
     assert any("feature drift in plant_id=P2" in m and ">=" in m for m in warned)

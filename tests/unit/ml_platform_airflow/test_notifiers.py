@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from ml_platform_airflow.notifiers import DriftAlarmNotifier, PlatformAlertNotifier
+from tests.monitoring_fixtures import breach_day
 
 
 @pytest.fixture
@@ -51,13 +52,10 @@ def test_a_failure_alert_names_the_task_run_error_and_interval(sent):
 
 
 def test_a_drift_alarm_carries_the_breach_from_the_tasks_summary(sent):
-    summary = {
-        "model_name": "failure_model",
-        "interval": "2026-10-24",
-        "model_version": "3",
-        "reasons": ["feature drift: 5 of 12 columns"],
-        "retrain": True,
-    }
+    # What check_drift pushes (and raise_alarm returns): the day's result as a dict.
+    summary = breach_day(
+        interval="2026-10-24", reasons=["feature drift: 5 of 12 columns"]
+    ).to_dict()
     DriftAlarmNotifier(title="Drift alarm").notify(_context(FakeTI(summary)))
     (alert,) = sent
     assert alert["title"] == "Drift alarm: failure_model 2026-10-24"
