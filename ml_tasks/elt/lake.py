@@ -64,7 +64,10 @@ def read_table(
     for column, op, value in filters or []:
         term = _expression(ds.field(column), op, value)
         expression = term if expression is None else expression & term
-    return dataset.to_table(columns=columns, filter=expression)
+    # One thread: pyarrow's threaded scan of deltalake's dataset leaves scanner threads that
+    # abort the interpreter at exit (code 134) in about a third of short processes, after all
+    # output is written (tests/component/elt/test_lake_exit.py). These reads are small.
+    return dataset.to_table(columns=columns, filter=expression, use_threads=False)
 
 
 def _expression(field: Any, op: str, value: Any) -> Any:
