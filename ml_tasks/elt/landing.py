@@ -140,12 +140,12 @@ def scan_landing(landing_dir: Path, contract: Contract, day: date) -> tuple[list
             ignored.append(name + "/" if entry.is_dir() else name)
     if ignored:
         log.warning(
-            "%s %s: %d entries in %s are not landing files (%s) and were not read: %s",
+            "%s %s: not read, not a landing file (%s) in %s (%d): %s",
             contract.name,
             day.isoformat(),
-            len(ignored),
-            folder,
             ", ".join(LANDING_SUFFIXES),
+            folder,
+            len(ignored),
             ", ".join(ignored),
         )
     return files, ignored
