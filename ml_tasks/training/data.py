@@ -290,6 +290,48 @@ def load_shard(
     return Shard(_matrix(train, features), labels(train), _matrix(valid, features), labels(valid))
 
 
+def sensor_dropout(
+    shard: Shard, features: list[str], sensors: tuple[str, ...], share: float, seed: int
+) -> Shard:
+    """The shard with ``round(share * rows)`` training rows appended, each one a copy of a
+    randomly drawn training row with one randomly drawn sensor silenced.
+
+    A silenced sensor's columns are masked exactly as the ``missing_sensor`` robustness check
+    masks them (:func:`ml_tasks.evaluation.robustness.missing_sensor`): levels and spreads NaN,
+    out-of-range counts 0. Validation rows are untouched. Same inputs and seed, same rows.
+    """
+    import numpy as np
+
+    from ml_tasks.evaluation.robustness import sensor_columns
+
+    index = {name: j for j, name in enumerate(features)}
+    masks = []
+    for sensor in sensors:
+        kinds = sensor_columns(features, sensor)
+        nan_cols = np.array([index[c] for c in kinds["level"] + kinds["spread"]], dtype=np.intp)
+        zero_cols = np.array([index[c] for c in kinds["count"]], dtype=np.intp)
+        if len(nan_cols) or len(zero_cols):
+            masks.append((nan_cols, zero_cols))
+    rows = len(shard.y_train)
+    extra = round(share * rows)
+    if extra == 0 or not masks or rows == 0:
+        return shard
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(rows, size=extra, replace=False)
+    silenced = rng.integers(0, len(masks), size=extra)
+    x_extra = shard.x_train[picked]  # fancy indexing copies
+    for k, (nan_cols, zero_cols) in enumerate(masks):
+        hit = np.flatnonzero(silenced == k)
+        x_extra[np.ix_(hit, nan_cols)] = np.nan
+        x_extra[np.ix_(hit, zero_cols)] = 0.0
+    return Shard(
+        np.concatenate([shard.x_train, x_extra]),
+        np.concatenate([shard.y_train, shard.y_train[picked]]),
+        shard.x_valid,
+        shard.y_valid,
+    )
+
+
 def input_example(ref: TrainingSetRef, features: list[str], rows: int = 5) -> Any:
     """The first rows of the training set as a float64 frame (the model's input schema)."""
     import pyarrow.parquet as pq

@@ -209,6 +209,12 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         world_size=world,
     )
     params = cfg.xgb_params()
+    if cfg.sensor_dropout:
+        # Seeded per rank: a restarted worker rebuilds the same augmented rows.
+        seed = int(params.get("seed", 0)) * 1000 + rank
+        shard = data.sensor_dropout(
+            shard, features, cfg.dropout_sensors, cfg.sensor_dropout, seed=seed
+        )
     nthread, max_bin = params["nthread"], params.get("max_bin", 256)
     dtrain = xgb.QuantileDMatrix(
         shard.x_train, shard.y_train, feature_names=features, nthread=nthread, max_bin=max_bin

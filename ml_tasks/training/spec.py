@@ -40,6 +40,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "seed": 0,
 }
 
+# The sensors whose features sensor-dropout augmentation masks (those of the feature views).
+SENSORS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rotation_rpm", "power_kw")
+
 
 @dataclass(frozen=True)
 class TrainingSetRef:
@@ -94,6 +97,12 @@ class TrainConfig:
     max_failures: int = 2
     num_to_keep: int = 2
     eval_train: bool = False
+    # Sensor dropout: ``sensor_dropout * rows`` training rows are copied with one sensor's
+    # features masked as the feature views emit them while it is silent (level and spread
+    # missing, out-of-range counts 0), so the model learns to fall back on the other sensors.
+    # Training rows only; validation stays as served.
+    sensor_dropout: float = 0.0
+    dropout_sensors: tuple[str, ...] = SENSORS
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -106,6 +115,9 @@ class TrainConfig:
             raise ValueError("validation_fraction must be in (0, 1)")
         if self.num_to_keep < 1:
             raise ValueError("num_to_keep must be >= 1")
+        if not 0.0 <= self.sensor_dropout <= 1.0:
+            raise ValueError(f"sensor_dropout must be in [0, 1], got {self.sensor_dropout}")
+        object.__setattr__(self, "dropout_sensors", tuple(self.dropout_sensors))
 
     @property
     def maximize(self) -> bool:
@@ -126,7 +138,7 @@ class TrainConfig:
 
     def fingerprint(self, features: list[str] | tuple[str, ...]) -> str:
         """Hash of what changes the trained model (not of workers, CPUs or checkpoint cadence)."""
-        key = {
+        key: dict[str, Any] = {
             "rounds": self.rounds,
             "early_stopping_rounds": self.early_stopping_rounds,
             "stop_metric": self.stop_metric,
@@ -135,6 +147,8 @@ class TrainConfig:
             "params": self.params,
             "features": list(features),
         }
+        if self.sensor_dropout:  # keeps the fingerprints of un-augmented runs as they were
+            key["sensor_dropout"] = [self.sensor_dropout, list(self.dropout_sensors)]
         blob = json.dumps(key, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -161,6 +175,7 @@ class TrainConfig:
             cpus_per_worker=cpus,
             use_gpu=bool(settings.training_use_gpu),
             max_failures=settings.training_max_failures,
+            sensor_dropout=settings.training_sensor_dropout,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -227,6 +227,8 @@ def log_and_register(
         "use_gpu": cfg.use_gpu,
         "validation_fraction": cfg.validation_fraction,
         "gap_hours": cfg.gap_hours,
+        "sensor_dropout": cfg.sensor_dropout,
+        "sensor_dropout.sensors": ",".join(cfg.dropout_sensors),
         "n_features": len(features),
         "training_set.start": ts.start,
         "training_set.end": ts.end,
