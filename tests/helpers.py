@@ -1,9 +1,10 @@
-"""Small builders shared by the tests: landing files and table reads."""
+"""Small builders shared by the tests: landing files, table reads, a JSON fake-server handler."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,18 @@ def read_sorted(settings: Any, table: str, key: str) -> Any:
     if data is None:
         return None
     return data.to_pandas().sort_values(key).reset_index(drop=True)
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Base of the fake Airflow API servers: JSON answers, no request logging."""
+
+    def _answer(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:  # keep pytest output clean
+        pass

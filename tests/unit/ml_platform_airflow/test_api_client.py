@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 
 import pytest
 
@@ -15,6 +15,7 @@ from ml_platform_airflow.api_client import (
     AirflowApiError,
     login_from_password_file,
 )
+from tests.helpers import JsonHandler
 
 
 @pytest.fixture
@@ -22,15 +23,7 @@ def server() -> Iterator[tuple[str, list[tuple[str, str, str | None]]]]:
     """A token route and one DAG route (404 for any other DAG), recording every request."""
     seen: list[tuple[str, str, str | None]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, body: dict) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             seen.append(("POST", self.path, self.headers.get("Authorization")))
             self._answer(201, {"access_token": "tok-7"})
@@ -41,9 +34,6 @@ def server() -> Iterator[tuple[str, list[tuple[str, str, str | None]]]]:
                 self._answer(200, {"dag_id": "known", "is_paused": True})
             else:
                 self._answer(404, {"detail": "DAG not found"})
-
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
 
     httpd = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from types import SimpleNamespace
 
 import pytest
 
 from ml_platform_airflow import notes
 from ml_platform_airflow.sensors import PromotionGateSensor
+from tests.helpers import JsonHandler
 
 
 class FakeApi:
@@ -21,15 +22,7 @@ class FakeApi:
         self.requests: list[dict] = []
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(JsonHandler):
             def _record(self) -> dict:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"null")
@@ -50,9 +43,6 @@ class FakeApi:
             def do_PATCH(self) -> None:
                 self._record()
                 self._answer(patch_status, {"task_instances": [], "total_entries": 1})
-
-            def log_message(self, *args) -> None:  # keep pytest output clean
-                pass
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
