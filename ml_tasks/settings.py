@@ -115,6 +115,29 @@ class Settings:
     # How long a daily DAG's first task waits for its day's landing data (or upstream asset)
     # before failing once and alerting; until then the run waits quietly (reschedule mode).
     landing_wait_seconds: int = 6 * 3600
+    # Inference gateway (ml_tasks.serving). ``gateway_url`` names a running gateway for the
+    # clients (``predict``, ``search``, promote_model's live release); empty: the one ``serve``
+    # recorded under ``<platform_home>/run/gateway.json``, if it is up.
+    gateway_url: str = ""
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8765
+    # How often the gateway re-reads the registry's aliases and the canary share.
+    gateway_poll_seconds: float = 2.0
+    # Mirrors waiting for the shadow model; a full queue drops (and counts) the mirror.
+    gateway_shadow_queue: int = 1000
+    # Largest batch of machines in one request, and largest request body.
+    gateway_max_machines: int = 1000
+    gateway_max_body_bytes: int = 1_000_000
+    # Features older than this are still scored but flagged ``stale`` in the answer.
+    gateway_feature_max_age_hours: float = 26.0
+    # The prediction log (Delta table ``predictions``): rows are written in batches by a
+    # background writer, at the latest every ``predictions_flush_seconds``.
+    predictions_flush_seconds: float = 1.0
+    predictions_batch_rows: int = 5000
+    # Ray Serve scale path: autoscaling of the gateway deployment.
+    serve_min_replicas: int = 1
+    serve_max_replicas: int = 4
+    serve_target_ongoing_requests: int = 16
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -225,6 +248,19 @@ def get_settings() -> Settings:
         ),
         embedding_batch_size=_int("PLATFORM_EMBEDDING_BATCH_SIZE", 64) or 64,
         landing_wait_seconds=_int("PLATFORM_LANDING_WAIT_SECONDS", 6 * 3600) or 6 * 3600,
+        gateway_url=_env("PLATFORM_GATEWAY_URL", "").rstrip("/"),
+        gateway_host=_env("PLATFORM_GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=_int("PLATFORM_GATEWAY_PORT", 8765) or 8765,
+        gateway_poll_seconds=float(_env("PLATFORM_GATEWAY_POLL_SECONDS", "2")),
+        gateway_shadow_queue=_int("PLATFORM_GATEWAY_SHADOW_QUEUE", 1000) or 1000,
+        gateway_max_machines=_int("PLATFORM_GATEWAY_MAX_MACHINES", 1000) or 1000,
+        gateway_max_body_bytes=_int("PLATFORM_GATEWAY_MAX_BODY_BYTES", 1_000_000) or 1_000_000,
+        gateway_feature_max_age_hours=float(_env("PLATFORM_GATEWAY_FEATURE_MAX_AGE_HOURS", "26")),
+        predictions_flush_seconds=float(_env("PLATFORM_PREDICTIONS_FLUSH_SECONDS", "1")),
+        predictions_batch_rows=_int("PLATFORM_PREDICTIONS_BATCH_ROWS", 5000) or 5000,
+        serve_min_replicas=_int("PLATFORM_SERVE_MIN_REPLICAS", 1) or 1,
+        serve_max_replicas=_int("PLATFORM_SERVE_MAX_REPLICAS", 4) or 4,
+        serve_target_ongoing_requests=_int("PLATFORM_SERVE_TARGET_ONGOING_REQUESTS", 16) or 16,
     )
 
 
