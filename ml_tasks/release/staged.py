@@ -23,7 +23,6 @@ quarantines the version (no alias left, alert sent). Every alias change goes thr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -47,6 +46,7 @@ from ml_tasks.registry.models import (
 )
 from ml_tasks.release.policy import PromotionPolicy, load_policy
 from ml_tasks.release.versions import ReleaseError
+from ml_tasks.serving.router import bucket
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -200,9 +200,7 @@ def route_to_canary(entities: Any, percent: int) -> Any:
     """Stable routing: a machine goes to the canary when its id's hash bucket is < percent."""
     import numpy as np
 
-    buckets = np.array(
-        [int(hashlib.sha256(str(e).encode()).hexdigest()[:8], 16) % 100 for e in entities]
-    )
+    buckets = np.array([bucket(e) for e in entities])
     return buckets < percent
 
 
