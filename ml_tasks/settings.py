@@ -88,11 +88,10 @@ class Settings:
     # None: not set (local training on CPU; Kubernetes follows the RayJob template's worker group).
     training_use_gpu: bool | None = None
     training_max_failures: int = 2
-    # Share of extra training rows copied with one sensor's features masked (sensor dropout).
-    # Off by default until drift monitoring is calibrated against a champion's training data:
-    # with it on, v1 passes every gate and becomes champion, and monitoring then raised 11 false
-    # alarms on the demo's 23 clean days (BENCHMARKS.md, sensor-dropout section).
-    training_sensor_dropout: float = 0.0
+    # Share of extra training rows copied with one sensor's features masked (sensor dropout), so
+    # a silent sensor does not blind the model: 0.3 is what makes the demo's model pass the
+    # missing-sensor robustness gate (BENCHMARKS.md, sensor-dropout section); 0 turns it off.
+    training_sensor_dropout: float = 0.3
     training_mode: str = "local"
     kuberay_namespace: str = "ml-training"
     # The Ray pods' image: an explicit tag or digest (PLATFORM_KUBERAY_IMAGE); the default is the
@@ -208,7 +207,7 @@ def get_settings() -> Settings:
         training_cpus_per_worker=_int("PLATFORM_TRAINING_CPUS_PER_WORKER", None),
         training_use_gpu=_flag("PLATFORM_TRAINING_USE_GPU"),
         training_max_failures=_int("PLATFORM_TRAINING_MAX_FAILURES", 2) or 0,
-        training_sensor_dropout=float(_env("PLATFORM_TRAINING_SENSOR_DROPOUT", "0")),
+        training_sensor_dropout=float(_env("PLATFORM_TRAINING_SENSOR_DROPOUT", "0.3")),
         training_mode=_env("PLATFORM_TRAINING_MODE", "local").lower(),
         kuberay_namespace=_env("PLATFORM_KUBERAY_NAMESPACE", "ml-training"),
         kuberay_image=_env("PLATFORM_KUBERAY_IMAGE", default_image()),

@@ -68,7 +68,7 @@ def test_is_deterministic_per_seed_and_a_no_op_at_share_zero() -> None:
 
 def test_share_is_part_of_the_config_and_the_model_fingerprint() -> None:
     base = TrainConfig()
-    assert not base.sensor_dropout  # off unless the settings turn it on
+    assert not base.sensor_dropout  # a bare config is not augmented; settings set the share
     augmented = TrainConfig(sensor_dropout=0.3)
     assert augmented.fingerprint(FEATURES) != base.fingerprint(FEATURES)
     assert TrainConfig.from_dict(augmented.to_dict()) == augmented
