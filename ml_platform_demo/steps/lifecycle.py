@@ -1,0 +1,103 @@
+"""The model's story in ``make run``: each version, why it was trained, its gates and release.
+
+The demo trains more than once so a newcomer sees the whole lifecycle: v1 on the first weeks
+becomes the first ``@champion``; v2 on a later window is released through shadow and canary on
+live gateway traffic (``ml_tasks serve``, driven by :mod:`ml_platform_demo.traffic`) and then the
+blue/green flip. Every version gets a row of the lifecycle table printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ml_platform_airflow.constants import MODEL_NAME
+from ml_platform_demo.steps.release import ReleaseOutcome, release_version
+from ml_tasks.settings import Settings
+
+# Demo canary: a quarter of the machines, then half, then all; each step waits for its minimum
+# of live answers (include/policies/promotion.yaml, release.live).
+DEMO_CANARY_STEPS = (25, 50, 100)
+# 100 machines each asking for their risk about once a second, as line HMIs would.
+DEMO_TRAFFIC_RATE = 100.0
+
+
+@dataclass
+class LifecycleRow:
+    """One version in the lifecycle table."""
+
+    version: str
+    window: str
+    why: str
+    gates: str = "-"
+    path: str = "-"
+
+
+def train_version(start: date, end: date, settings: Settings) -> str | None:
+    """Train on ``[start, end]`` through ``train_failure_model``; the new ``@challenger``."""
+    from ml_platform_demo.steps.training import run_training_demo
+    from ml_tasks.registry.models import CHALLENGER, alias_version, client
+
+    if run_training_demo(start, end, settings) != 0:
+        return None
+    return alias_version(client(settings), MODEL_NAME, CHALLENGER)
+
+
+def row_for(outcome: ReleaseOutcome, window: str, why: str) -> LifecycleRow:
+    return LifecycleRow(
+        version=outcome.version,
+        window=window,
+        why=why,
+        gates=outcome.gate_summary(),
+        path=outcome.path(),
+    )
+
+
+def machine_ids(settings: Settings, limit: int = 100) -> list[str]:
+    """The fleet's machine ids from the asset register the ELT curated (the online store's keys)."""
+    import deltalake
+
+    table = deltalake.DeltaTable(
+        settings.table_uri("machines"), storage_options=settings.storage_options or None
+    )
+    ids = sorted(set(table.to_pyarrow_table(columns=["machine_id"]).column(0).to_pylist()))
+    return ids[:limit]
+
+
+def release_on_live_traffic(
+    settings: Settings, version: str, *, steps: Sequence[int] = DEMO_CANARY_STEPS
+) -> ReleaseOutcome:
+    """Start the gateway, drive shop-floor traffic, release ``version``; stop both."""
+    from ml_platform_demo.gateway_process import gateway_process
+    from ml_platform_demo.traffic import ShopFloorTraffic
+
+    log = Path(settings.platform_home) / "logs" / "gateway.log"
+    machines = machine_ids(settings)
+    with gateway_process(settings, log) as url:
+        print(
+            f"      gateway up at {url} (log {log}); {len(machines)} machines send "
+            f"~{DEMO_TRAFFIC_RATE:.0f} requests/s to POST /v1/predict"
+        )
+        traffic = ShopFloorTraffic(url, machines, rate=DEMO_TRAFFIC_RATE).start()
+        try:
+            outcome = release_version(settings, version, canary_steps=steps)
+        finally:
+            stats = traffic.stop()
+        print("  live traffic     " + stats.summary())
+    return outcome
+
+
+def format_lifecycle(rows: Sequence[LifecycleRow], aliases: dict[str, str]) -> str:
+    """The lifecycle table: version, window and why, gates, release path, aliases at the end."""
+    held: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        held.setdefault(version, []).append(f"@{alias}")
+    lines = [f"Lifecycle of {MODEL_NAME}", "-" * 100]
+    for row in rows:
+        lines.append(f"v{row.version:<4} trained on {row.window}  ({row.why})")
+        lines.append(f"      gates    {row.gates}")
+        lines.append(f"      release  {row.path}")
+        lines.append(f"      now      {', '.join(sorted(held.get(row.version, []))) or '-'}")
+    return "\n".join(lines)
