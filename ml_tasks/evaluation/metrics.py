@@ -114,6 +114,22 @@ def budget_flags(p: Any, groups: Any, budget: float) -> Any:
     return flags
 
 
+def alert_threshold(p: Any, budget: float) -> float | None:
+    """The score at or above which a model alerts on about ``budget`` of the traffic.
+
+    The ``1 - budget`` quantile of its scores on the holdout: the online gateway answers one
+    machine at a time and cannot rank within an hour as :func:`budget_flags` does, so it
+    compares each score with this fixed cut instead. None without scores.
+    """
+    import numpy as np
+
+    scores = np.asarray(p, dtype="float64")
+    scores = scores[np.isfinite(scores)]
+    if scores.size == 0:
+        return None
+    return float(np.quantile(scores, 1.0 - budget))
+
+
 def at_budget(y: Any, p: Any, groups: Any, budget: float) -> dict[str, float | None]:
     """Recall and precision when the top ``budget`` share of machines is flagged per hour."""
     y, p = _arrays(y, p)

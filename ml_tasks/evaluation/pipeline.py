@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_tasks.evaluation.records import (
+    ALERT_THRESHOLD_TAG,
     COMPLETE,
     DIGEST_TAG,
     EVALUATION_ARTIFACT,
@@ -168,7 +169,7 @@ def evaluate_version(
     run_id: str | None = None,
 ) -> EvaluationSummary:
     """Evaluate ``version`` (default: the ``challenger`` alias); returns a small summary."""
-    from ml_tasks.evaluation import model_card, report, robustness
+    from ml_tasks.evaluation import metrics, model_card, report, robustness
     from ml_tasks.evaluation.holdout import load_holdout
 
     s = settings or get_settings()
@@ -199,6 +200,7 @@ def evaluate_version(
     errors: dict[str, str] = {}
     scores = {}
     scores["challenger"], overall, slices = _score_model(scorer, holdout, pol, with_latency=True)
+    threshold = metrics.alert_threshold(scores["challenger"], pol.evaluation.alert_budget)
     champion_metrics, champion_slices = None, None
     if champion is not None and champion_scorer is not None:
         try:
@@ -239,6 +241,11 @@ def evaluate_version(
             "comparison": _comparison(overall, champion_metrics),
             "slices": {"challenger": slices, "champion": champion_slices},
             "robustness": rb,
+            # What the gateway alerts at when this version serves (tag ALERT_THRESHOLD_TAG).
+            "serving": {
+                "alert_threshold": threshold,
+                "alert_budget": pol.evaluation.alert_budget,
+            },
             "errors": errors,
         }
     )
@@ -275,6 +282,7 @@ def evaluate_version(
         "evaluation.policy_sha256": pol.sha256 or "",
         "evaluation.report": REPORT_ARTIFACT,
         "model_card": MODEL_CARD_ARTIFACT,
+        **({ALERT_THRESHOLD_TAG: repr(threshold)} if threshold is not None else {}),
         DIGEST_TAG: digest,
         STATUS_TAG: COMPLETE,  # last: the gates wait for this one
     }

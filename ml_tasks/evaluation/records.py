@@ -21,6 +21,8 @@ MODEL_CARD_ARTIFACT = "model_card/model_card.md"
 STATUS_TAG = "evaluation.status"
 DIGEST_TAG = "evaluation.sha256"
 COMPLETE = "complete"
+# The score at which the gateway raises an alert for this version (evaluation sets it).
+ALERT_THRESHOLD_TAG = "serving.alert_threshold"
 
 
 def evaluation_status(

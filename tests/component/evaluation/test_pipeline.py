@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from ml_tasks.evaluation import records
@@ -54,6 +55,29 @@ def test_everything_is_logged_to_the_challengers_run(release_registry, evaluatio
         evaluations["better"]["metrics"]["challenger"]["roc_auc"]
     )
     assert "eval.champion.roc_auc" in metrics and "eval.robustness.missing_sensor.drop" in metrics
+
+
+def test_the_alert_threshold_tag_cuts_the_budget_of_the_holdout_scores(
+    release_registry, evaluations
+):
+    from ml_tasks.evaluation.holdout import load_holdout
+    from ml_tasks.registry.models import get_version, load_scorer
+    from ml_tasks.release.policy import load_policy
+
+    c = client(release_registry.settings)
+    budget = load_policy(release_registry.policy_path).evaluation.alert_budget
+    challenger = get_version(MODEL, release_registry.better, mlflow_client=c)
+    champion = get_version(MODEL, release_registry.good, mlflow_client=c)
+    scorer = load_scorer(challenger)
+    holdout = load_holdout(challenger, champion, scorer.features, None)
+    scores = scorer(holdout.frame)
+    tag = float(challenger.tags[records.ALERT_THRESHOLD_TAG])
+    assert tag == pytest.approx(float(np.quantile(scores, 1 - budget)))
+    assert tag == evaluations["better"]["serving"]["alert_threshold"]
+    assert (scores >= tag).mean() == pytest.approx(budget, abs=0.01)
+    # Every evaluated version gets its own threshold.
+    worse = c.get_model_version(MODEL, release_registry.worse).tags
+    assert float(worse[records.ALERT_THRESHOLD_TAG]) != pytest.approx(tag)
 
 
 def test_model_card_markdown_has_every_section(release_registry):

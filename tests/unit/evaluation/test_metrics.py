@@ -27,6 +27,15 @@ def test_budget_rounds_up_to_at_least_one_machine():
     assert flags.tolist() == [False, True, False]
 
 
+def test_alert_threshold_cuts_the_budget_share_of_the_scores():
+    scores = np.linspace(0.0, 1.0, 1001)
+    threshold = metrics.alert_threshold(scores, 0.05)
+    assert threshold == pytest.approx(0.95)
+    assert (scores >= threshold).mean() == pytest.approx(0.05, abs=0.002)
+    assert metrics.alert_threshold(np.array([0.2, np.nan]), 0.5) == pytest.approx(0.2)
+    assert metrics.alert_threshold(np.array([]), 0.05) is None
+
+
 def test_calibration_error_is_zero_when_calibrated_and_large_when_not():
     rng = np.random.default_rng(0)
     p = rng.uniform(0, 1, 50_000)
