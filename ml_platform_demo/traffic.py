@@ -100,6 +100,11 @@ class ShopFloorTraffic:
                 except Exception:  # a refused or timed-out request is an error, never fatal
                     self.stats.record(0, [], time.perf_counter() - t0)
 
+    def take_stats(self) -> TrafficStats:
+        """The counts so far; counting starts afresh (one summary per phase of the demo)."""
+        old, self.stats = self.stats, TrafficStats()
+        return old
+
     def start(self) -> ShopFloorTraffic:
         for i in range(self.senders):
             thread = threading.Thread(target=self._send_loop, args=(i,), daemon=True)

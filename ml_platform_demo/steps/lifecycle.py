@@ -8,14 +8,19 @@ blue/green flip. Every version gets a row of the lifecycle table printed at the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml_platform_airflow.constants import MODEL_NAME
 from ml_platform_demo.steps.release import ReleaseOutcome, release_version
 from ml_tasks.settings import Settings
+
+if TYPE_CHECKING:
+    from ml_platform_demo.traffic import ShopFloorTraffic
 
 # Demo canary: a quarter of the machines, then half, then all; each step waits for its minimum
 # of live answers (include/policies/promotion.yaml, release.live).
@@ -66,10 +71,9 @@ def machine_ids(settings: Settings, limit: int = 100) -> list[str]:
     return ids[:limit]
 
 
-def release_on_live_traffic(
-    settings: Settings, version: str, *, steps: Sequence[int] = DEMO_CANARY_STEPS
-) -> ReleaseOutcome:
-    """Start the gateway, drive shop-floor traffic, release ``version``; stop both."""
+@contextmanager
+def live_gateway(settings: Settings) -> Generator[ShopFloorTraffic, None, None]:
+    """The gateway as a child process with shop-floor traffic on it; both stop at the end."""
     from ml_platform_demo.gateway_process import gateway_process
     from ml_platform_demo.traffic import ShopFloorTraffic
 
@@ -82,10 +86,22 @@ def release_on_live_traffic(
         )
         traffic = ShopFloorTraffic(url, machines, rate=DEMO_TRAFFIC_RATE).start()
         try:
-            outcome = release_version(settings, version, canary_steps=steps)
+            yield traffic
         finally:
-            stats = traffic.stop()
-        print("  live traffic     " + stats.summary())
+            traffic.stop()
+
+
+def release_on_live_traffic(
+    settings: Settings,
+    version: str,
+    traffic: ShopFloorTraffic,
+    *,
+    steps: Sequence[int] = DEMO_CANARY_STEPS,
+) -> ReleaseOutcome:
+    """Release ``version`` while ``traffic`` runs; print what the traffic saw."""
+    traffic.take_stats()
+    outcome = release_version(settings, version, canary_steps=steps)
+    print("  live traffic     " + traffic.take_stats().summary())
     return outcome
 
 
@@ -101,3 +117,27 @@ def format_lifecycle(rows: Sequence[LifecycleRow], aliases: dict[str, str]) -> s
         lines.append(f"      release  {row.path}")
         lines.append(f"      now      {', '.join(sorted(held.get(row.version, []))) or '-'}")
     return "\n".join(lines)
+
+
+def regression_blocked(settings: Settings, champion: str, window: str) -> LifecycleRow:
+    """Register a shuffled-label model and put it through the real gates: they must block it."""
+    from ml_platform_demo.degraded import register_shuffled_label_model
+
+    version = register_shuffled_label_model(champion, settings)
+    print(f"      v{version}: trained on v{champion}'s training set with shuffled labels")
+    outcome = release_version(settings, version)
+    return row_for(outcome, window, f"deliberately degraded: shuffled labels of v{champion}")
+
+
+def rollback_drill(settings: Settings, reason: str) -> str | None:
+    """Roll the champion back one step through ``rollback_model``; the audit line it wrote."""
+    from ml_platform_demo.orchestration import load_dag, run_dag_test
+    from ml_tasks.registry import history
+
+    before = len(history.read_events(MODEL_NAME, settings))
+    run = run_dag_test(load_dag("rollback_model", settings), run_conf={"reason": reason})
+    print(f"      rollback_model  {run.state}")
+    events = history.read_events(MODEL_NAME, settings)[before:]
+    for event in events:
+        print("  " + event.describe())
+    return events[-1].describe() if events else None
