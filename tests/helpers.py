@@ -68,3 +68,18 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:  # keep pytest output clean
         pass
+
+
+# set_path's value that deletes the key instead of setting it.
+DELETE = object()
+
+
+def set_path(body: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Set (or, with :data:`DELETE`, remove) the item at ``path`` in a nested manifest."""
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value

@@ -10,6 +10,7 @@ import yaml
 
 from ml_tasks.training import kuberay
 from ml_tasks.training.spec import SplitSpec, TrainConfig, TrainingPlan, TrainingSetRef
+from tests.helpers import DELETE, set_path
 
 SPOT = {"karpenter.sh/capacity-type": "spot"}
 
@@ -93,17 +94,6 @@ def test_local_storage_cannot_go_to_kubernetes(plan, platform_home):
         kuberay.render_rayjob(replace(plan, storage_path="/tmp/ray"), settings=platform_home)
 
 
-def _set(body, path, value):
-    node = body
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
-_DELETE = object()
 W = ("spec", "rayClusterSpec", "workerGroupSpecs", 0)
 WPOD = (*W, "template", "spec")
 WC = (*WPOD, "containers", 0)
@@ -118,7 +108,7 @@ HEAD = ("spec", "rayClusterSpec", "headGroupSpec", "template", "spec")
         ((*WC, "resources", "limits", "cpu"), "8 cores", "bad limits.cpu"),
         ((*WC, "resources", "requests", "memory"), "64Gi", "requests.memory above its limit"),
         ((*WC, "resources", "requests", "nvidia.com/gpu"), "2", "requests must equal limits"),
-        ((*WC, "name"), _DELETE, "name"),
+        ((*WC, "name"), DELETE, "name"),
         ((*WPOD, "containers"), [], "at least one container"),
         ((*W, "replicas"), 9, "minReplicas <= replicas <= maxReplicas"),
         ((*W, "maxReplicass"), 3, "not a KubeRay v1 field"),
@@ -131,7 +121,7 @@ HEAD = ("spec", "rayClusterSpec", "headGroupSpec", "template", "spec")
 )
 def test_invalid_manifests_are_rejected_with_the_reason(rayjob, path, value, problem):
     body = copy.deepcopy(rayjob)
-    _set(body, path, value)
+    set_path(body, path, value)
     problems = kuberay.manifest_problems(body)
     assert any(problem in p for p in problems), problems
     with pytest.raises(kuberay.ManifestError):
@@ -156,7 +146,7 @@ def test_invalid_manifests_are_rejected_with_the_reason(rayjob, path, value, pro
 )
 def test_policy_breaches_are_rejected(rayjob, path, value, problem):
     body = copy.deepcopy(rayjob)
-    _set(body, path, value)
+    set_path(body, path, value)
     problems = kuberay.manifest_problems(body) + kuberay.spot_gpu_problems(body)
     assert any(problem in p for p in problems), problems
     with pytest.raises(kuberay.ManifestError):
@@ -197,7 +187,7 @@ def test_the_image_comes_from_the_settings(plan, platform_home, monkeypatch):
 )
 def test_latest_and_untagged_images_are_rejected(rayjob, image, problem):
     body = copy.deepcopy(rayjob)
-    _set(body, (*WC, "image"), image)
+    set_path(body, (*WC, "image"), image)
     problems = kuberay.manifest_problems(body)
     assert any(problem in p for p in problems), problems
 
@@ -208,7 +198,7 @@ def test_latest_and_untagged_images_are_rejected(rayjob, image, problem):
 )
 def test_tagged_and_digest_images_are_accepted(rayjob, image):
     body = copy.deepcopy(rayjob)
-    _set(body, (*WC, "image"), image)
+    set_path(body, (*WC, "image"), image)
     assert kuberay.manifest_problems(body) == []
 
 
@@ -219,11 +209,11 @@ SECRET_NAMES = ["AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "HF_TOKEN", "OPENAI_API_
 @pytest.mark.parametrize("container", [WC, (*HEAD, "containers", 0)], ids=["worker", "head"])
 def test_an_inline_secret_in_a_containers_env_is_rejected(rayjob, name, container):
     body = copy.deepcopy(rayjob)
-    _set(body, (*container, "env"), [{"name": name, "value": "s3cr3t"}])
+    set_path(body, (*container, "env"), [{"name": name, "value": "s3cr3t"}])
     problems = kuberay.manifest_problems(body)
     assert any(f"env {name} looks like a credential" in p for p in problems), problems
     # Not from a Secret either: a ConfigMap is not for credentials.
-    _set(
+    set_path(
         body,
         (*container, "env"),
         [{"name": name, "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "k"}}}],
@@ -234,13 +224,13 @@ def test_an_inline_secret_in_a_containers_env_is_rejected(rayjob, name, containe
 def test_a_secret_from_a_secret_key_ref_is_accepted(rayjob):
     body = copy.deepcopy(rayjob)
     ref = {"secretKeyRef": {"name": "ml-platform-object-store", "key": "secret-access-key"}}
-    _set(body, (*WC, "env"), [{"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": ref}])
+    set_path(body, (*WC, "env"), [{"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": ref}])
     assert kuberay.manifest_problems(body) == []
 
 
 def test_an_inline_secret_in_the_autoscaler_env_is_rejected(rayjob):
     body = copy.deepcopy(rayjob)
-    _set(
+    set_path(
         body,
         ("spec", "rayClusterSpec", "autoscalerOptions", "env"),
         [{"name": "AWS_SECRET_ACCESS_KEY", "value": "s3cr3t"}],
@@ -261,7 +251,7 @@ def test_a_secret_in_the_runtime_env_yaml_is_rejected(rayjob, name):
 @pytest.mark.parametrize(
     ("resources", "problem"),
     [
-        (_DELETE, "resources.requests must set cpu and memory"),
+        (DELETE, "resources.requests must set cpu and memory"),
         ({"limits": {"cpu": "2", "memory": "8Gi"}}, "resources.requests must set cpu and memory"),
         ({"requests": {"cpu": "2", "memory": "8Gi"}}, "resources.limits must set cpu and memory"),
         (
@@ -273,7 +263,7 @@ def test_a_secret_in_the_runtime_env_yaml_is_rejected(rayjob, name):
 )
 def test_a_container_without_requests_and_limits_is_rejected(rayjob, resources, problem):
     body = copy.deepcopy(rayjob)
-    _set(body, (*HEAD, "containers", 0, "resources"), resources)
+    set_path(body, (*HEAD, "containers", 0, "resources"), resources)
     problems = kuberay.manifest_problems(body)
     assert any(problem in p for p in problems), problems
     with pytest.raises(kuberay.ManifestError):
@@ -309,8 +299,8 @@ def test_use_gpu_false_renders_cpu_workers_without_any_gpu(cpu_rayjob):
 
 def test_a_cpu_job_with_a_gpu_left_in_a_worker_breaks_the_policy(cpu_rayjob):
     body = copy.deepcopy(cpu_rayjob)
-    _set(body, (*WC, "resources", "limits", "nvidia.com/gpu"), "1")
-    _set(body, (*WC, "resources", "requests", "nvidia.com/gpu"), "1")
+    set_path(body, (*WC, "resources", "limits", "nvidia.com/gpu"), "1")
+    set_path(body, (*WC, "resources", "requests", "nvidia.com/gpu"), "1")
     problems = kuberay.spot_gpu_problems(body)
     assert any("PLATFORM_TRAINING_USE_GPU is false but it asks for GPUs" in p for p in problems)
     with pytest.raises(kuberay.ManifestError):
