@@ -139,10 +139,34 @@ class ShadowPolicy:
 
 
 @dataclass(frozen=True)
+class LivePolicy:
+    """Shadow and canary on live gateway traffic: how much traffic to wait for, and the bounds
+    its numbers (:mod:`ml_tasks.release.live`, from the prediction log) must stay within."""
+
+    # Answers each step needs before it is judged: shadow, mirrored answers the shadow scored;
+    # a canary step, answers given by the canary.
+    min_shadow_answers: int = 200
+    min_canary_answers: int = 200
+    # How long a step waits for them before the release fails (and rolls the canary back).
+    wait_seconds: float = 900.0
+    # Share of the canary's answers that are server errors (5xx); for the shadow, of its mirrors.
+    max_error_rate: float = 0.01
+    # Canary p99 request latency over the champion's p99 in the same window; a canary p99 under
+    # the floor never fails (sub-millisecond timings are mostly scheduling noise).
+    max_p99_latency_ratio: float = 2.0
+    p99_latency_floor_ms: float = 20.0
+    # Mean |canary score - champion score| on the same requests (mirrored answers).
+    max_mean_abs_score_difference: float = 0.1
+    # 1 - |both alert| / |either alerts| on the same requests (as the offline shadow measures).
+    max_alert_disagreement: float = 0.9
+
+
+@dataclass(frozen=True)
 class ReleasePolicy:
     """Release steps."""
 
     shadow: ShadowPolicy = field(default_factory=ShadowPolicy)
+    live: LivePolicy = field(default_factory=LivePolicy)
 
 
 @dataclass(frozen=True)
@@ -219,8 +243,18 @@ def _gates(raw: Any) -> GatePolicy:
 
 def _release(raw: Any) -> ReleasePolicy:
     raw = mapping("release", raw)
-    reject_unknown("release", raw, {"shadow"})
-    return ReleasePolicy(shadow=section("release.shadow", ShadowPolicy, raw.get("shadow")))
+    reject_unknown("release", raw, {"shadow", "live"})
+    return ReleasePolicy(
+        shadow=section("release.shadow", ShadowPolicy, raw.get("shadow")),
+        live=section("release.live", LivePolicy, raw.get("live"), _number),
+    )
+
+
+def _number(key: str, value: Any) -> float:
+    """A numeric policy value (YAML may give an int where a float is meant, or a typo'd text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"release.live.{key}: expected a number, got {value!r}")
+    return value
 
 
 def parse_policy(
@@ -278,6 +312,19 @@ def validate(policy: PromotionPolicy) -> None:
             value = getattr(rule, k)
             if value is not None and value < 0:
                 problems.append(f"gates.metrics.{rule.metric}.{k} must be >= 0")
+    live = policy.release.live
+    for name in ("min_shadow_answers", "min_canary_answers"):
+        if getattr(live, name) < 1:
+            problems.append(f"release.live.{name} must be >= 1")
+    for name in ("wait_seconds", "max_p99_latency_ratio"):
+        if getattr(live, name) <= 0:
+            problems.append(f"release.live.{name} must be > 0")
+    for name in ("max_error_rate", "max_alert_disagreement"):
+        if not 0 <= getattr(live, name) <= 1:
+            problems.append(f"release.live.{name} must be in [0, 1]")
+    for name in ("p99_latency_floor_ms", "max_mean_abs_score_difference"):
+        if getattr(live, name) < 0:
+            problems.append(f"release.live.{name} must be >= 0")
     for robust in policy.gates.robustness:
         if robust.max_drop < 0:
             problems.append(f"gates.robustness.{robust.perturbation}.max_drop must be >= 0")

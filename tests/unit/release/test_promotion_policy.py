@@ -61,6 +61,22 @@ def test_settings_point_at_the_policy_and_can_be_overridden(tmp_path, monkeypatc
         (lambda r: r["gates"]["metrics"].update(pr_auc={}), "gates.metrics.pr_auc: no bound given"),
         (lambda r: r.update(treshold=1), "unknown key(s) ['treshold']"),
         (lambda r: r["robustness"].update(statistic="median"), "robustness.statistic"),
+        (
+            lambda r: r["release"]["live"].update(min_canary_answer=10),
+            "release.live: unknown key(s) ['min_canary_answer']",
+        ),
+        (
+            lambda r: r["release"]["live"].update(max_error_rate=5),
+            "release.live.max_error_rate must be in [0, 1]",
+        ),
+        (
+            lambda r: r["release"]["live"].update(wait_seconds="15m"),
+            "release.live.wait_seconds: expected a number",
+        ),
+        (
+            lambda r: r["release"]["live"].update(min_shadow_answers=0),
+            "release.live.min_shadow_answers must be >= 1",
+        ),
     ],
 )
 def test_typos_and_impossible_values_fail_loudly(mutate, message):
