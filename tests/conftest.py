@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.ray_fixtures",
     "tests.redis_fixtures",
     "tests.release_fixtures",
+    "tests.serving_fixtures",
 ]
 
 TESTS = Path(__file__).resolve().parent

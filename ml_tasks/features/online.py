@@ -24,6 +24,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ _STRING = 2
 
 
 _DOUBLE = struct.Struct("<d")
+# Raw rows of a lookup: entity key -> feature name -> serialized value.
+_Rows = dict[bytes, dict[str, bytes]]
 # Protobuf wire tags of ``feast.types.Value``'s scalar fields (field number << 3 | wire type).
 _TAG_DOUBLE, _TAG_INT64, _TAG_STRING = 0x29, 0x20, 0x12
 
@@ -111,6 +114,27 @@ class _SqliteLookup:
             found.setdefault(key, {})[feature] = value
         return found
 
+    def read_stamped(self, keys: list[bytes]) -> tuple[_Rows, dict[bytes, float]]:
+        """Like :meth:`read`, plus each entity's newest ``event_ts`` (epoch seconds)."""
+        n = len(keys)
+        if -n not in self._sql:  # the stamped query of n keys (negative: apart from read's)
+            marks = ", ".join("?" * n)
+            self._sql[-n] = " UNION ALL ".join(
+                f'SELECT entity_key, feature_name, value, event_ts FROM "{t}" '
+                f"WHERE entity_key IN ({marks})"
+                for t in self._tables
+            )
+        found: _Rows = {}
+        stamps: dict[bytes, float] = {}
+        for key, feature, value, event_ts in self._con.execute(
+            self._sql[-n], keys * len(self._tables)
+        ):
+            found.setdefault(key, {})[feature] = value
+            ts = _epoch_seconds(event_ts)
+            if ts is not None and ts > stamps.get(key, float("-inf")):
+                stamps[key] = ts
+        return found, stamps
+
 
 def _mmh3(key: str) -> bytes:
     """Feast's Redis field name of ``view:feature``: murmur3_32, little-endian (its ``_mmh3``)."""
@@ -158,6 +182,8 @@ class _RedisLookup:
         self._project = project.encode()
         self._fields = [_mmh3(f"{view}:{feature}") for view, feature in features]
         self._names = [feature for _, feature in features]
+        # Feast writes each view's event time beside its values, unhashed: ``_ts:<view>``.
+        self._ts_fields = [f"_ts:{view}".encode() for view in dict.fromkeys(v for v, _ in features)]
 
     def read(self, keys: list[bytes]) -> dict[bytes, dict[str, bytes]]:
         with self._client.pipeline(transaction=False) as pipe:
@@ -170,6 +196,60 @@ class _RedisLookup:
             if row:
                 found[key] = row
         return found
+
+    def read_stamped(self, keys: list[bytes]) -> tuple[_Rows, dict[bytes, float]]:
+        """Like :meth:`read`, plus each entity's newest view timestamp (epoch seconds)."""
+        fields = self._fields + self._ts_fields
+        width = len(self._fields)
+        with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(key + self._project, fields)
+            replies = pipe.execute()
+        found: _Rows = {}
+        stamps: dict[bytes, float] = {}
+        for key, values in zip(keys, replies, strict=True):
+            row = {
+                name: v
+                for name, v in zip(self._names, values[:width], strict=True)
+                if v is not None
+            }
+            if row:
+                found[key] = row
+                seen = [_timestamp_seconds(v) for v in values[width:] if v]
+                if seen:
+                    stamps[key] = max(seen)
+        return found, stamps
+
+
+def _epoch_seconds(value: Any) -> float | None:
+    """Feast's SQLite ``event_ts`` (epoch seconds; an ISO string in older stores) -> seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    from datetime import UTC, datetime
+
+    stamp = datetime.fromisoformat(str(value))
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def _timestamp_seconds(raw: bytes) -> float:
+    """A serialized ``google.protobuf.Timestamp`` (seconds: field 1, nanos: field 2) -> seconds."""
+    fields = {1: 0, 2: 0}
+    i = 0
+    while i < len(raw):
+        tag = raw[i]
+        i += 1
+        value = shift = 0
+        while True:
+            byte = raw[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        fields[tag >> 3] = value
+    return fields[1] + fields[2] / 1e9
 
 
 def _sqlite_lookup(layout: OnlineLayout, path: str) -> _SqliteLookup:
@@ -273,6 +353,44 @@ class OnlineFeatureReader:
                     features[name] = decode_value(raw, _parse_value, _python_value)
             out[machine] = features
         return out
+
+    def get_stamped(
+        self, machine_ids: Sequence[str]
+    ) -> dict[str, tuple[dict[str, Any] | None, datetime | None]]:
+        """Like :meth:`get`, with each machine's feature timestamp: the newest event time among
+        the service's views (None when unknown, e.g. through Feast's read path)."""
+        ids = list(dict.fromkeys(str(m).strip() for m in machine_ids))
+        if not ids or any(not m for m in ids):
+            raise ValueError("machine ids must be non-empty strings")
+        if self._lookup is None:
+            return {m: (f, None) for m, f in self._get_with_feast(ids).items()}
+        keys = [entity_key(m, self._version) for m in ids]
+        rows, stamps = self._lookup.read_stamped(keys)
+        out: dict[str, tuple[dict[str, Any] | None, datetime | None]] = {}
+        for machine, key in zip(ids, keys, strict=True):
+            row = rows.get(key)
+            if row is None:
+                out[machine] = (None, None)
+                continue
+            ts = stamps.get(key)
+            out[machine] = (
+                self._decode(row),
+                None if ts is None else datetime.fromtimestamp(ts, UTC),
+            )
+        return out
+
+    def _decode(self, row: dict[str, bytes]) -> dict[str, Any]:
+        unpack = _DOUBLE.unpack_from
+        features: dict[str, Any] = {}
+        for name in self.feature_names:
+            raw = row.get(name)
+            if raw is None:
+                features[name] = None
+            elif len(raw) == 9 and raw[0] == _TAG_DOUBLE:
+                features[name] = unpack(raw, 1)[0]
+            else:
+                features[name] = decode_value(raw, _parse_value, _python_value)
+        return features
 
     def _get_with_feast(self, ids: list[str]) -> dict[str, dict[str, Any] | None]:
         response = self.store.get_online_features(
