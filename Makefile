@@ -11,7 +11,7 @@ TO ?= 2026-10-03
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint unit component integration ui backfill bench status clean evaluate history rollback \
-	search index-status index-rollback mlflow-ui
+	search index-status index-rollback mlflow-ui serve
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -93,6 +93,9 @@ history: $(STAMP) ## Audit history of failure_model's aliases [ON=YYYY-MM-DD]
 
 rollback: $(STAMP) ## Roll failure_model back one step (sha256 verified): make rollback REASON="..." [TO=N [FORCE=1]]
 	$(PY) -m ml_tasks rollback --model failure_model --reason "$(or $(REASON),manual rollback)" $(if $(TO),--to-version $(TO)) $(if $(FORCE),--force)
+
+serve: $(STAMP) ## Inference gateway on http://127.0.0.1:8765 (embedded registry and online store; Ctrl-C stops it) [PORT=N]
+	$(PY) -m ml_tasks serve $(if $(PORT),--port $(PORT))
 
 search: $(STAMP) ## Search the maintenance manuals (live index): make search Q="pump leaking at the shaft"
 	$(PY) -m ml_tasks search "$(Q)"

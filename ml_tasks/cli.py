@@ -105,6 +105,18 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return run_search(args)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ml_tasks.serving.cli import run_serve
+
+    return run_serve(args)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from ml_tasks.serving.cli import run_predict
+
+    return run_predict(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml_tasks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="search the maintenance manuals (live index)")
     search_cli.add_search_arguments(search)
     search.set_defaults(func=_cmd_search)
+
+    from ml_tasks.serving import cli as serving_cli
+
+    serve = sub.add_parser(
+        "serve", help="run the inference gateway (HTTP, until Ctrl-C; graceful stop)"
+    )
+    serving_cli.add_serve_arguments(serve)
+    serve.set_defaults(func=_cmd_serve)
+
+    predict = sub.add_parser("predict", help="score machines on the running inference gateway")
+    serving_cli.add_predict_arguments(predict)
+    predict.set_defaults(func=_cmd_predict)
 
     return parser
 

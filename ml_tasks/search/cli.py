@@ -6,6 +6,10 @@
     python -m ml_tasks index history [--json]         # alias moves, gate decisions, clean-ups
     python -m ml_tasks search "vibration alarm after bearing change" [--k 5] [--json]
 
+``search`` asks the running inference gateway when there is one (its embedding model stays
+loaded: milliseconds instead of seconds); else, or with ``--version``, it searches in this
+process. Which one answered is printed (``via`` in ``--json``).
+
 ``index refresh`` runs the same functions as the ``refresh_embeddings`` DAG. Exit codes: 0 done,
 1 a gate blocked (blue stays live) or there is nothing to act on, 2 bad arguments.
 """
@@ -167,23 +171,52 @@ def run_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_on_gateway(query: str, k: int) -> tuple[dict[str, Any] | None, str | None]:
+    """(answer, gateway URL) from the running gateway, whose embedding model is already
+    loaded; (None, None) when none runs or it cannot be reached (search here instead)."""
+    from ml_tasks.serving.client import GatewayUnreachable, find_gateway
+
+    client = find_gateway()
+    if client is None:
+        return None, None
+    try:
+        return client.search(query, k), client.url
+    except GatewayUnreachable:
+        return None, None
+
+
 def run_search(args: argparse.Namespace) -> int:
     from ml_tasks.search.index import NoLiveIndex
-    from ml_tasks.search.retrieval import Searcher
+    from ml_tasks.serving.client import GatewayError
 
     if args.k < 1:
         print("error: --k must be at least 1", file=sys.stderr)
         return 2
-    try:
-        searcher = Searcher(version=args.version)
-        hits = searcher.search(args.query, args.k)
-    except (NoLiveIndex, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    answer, url = None, None
+    if args.version is None:  # the gateway searches the live version only
+        try:
+            answer, url = _search_on_gateway(args.query, args.k)
+        except GatewayError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    if answer is not None:
+        version, live, hits = answer["index_version"], True, answer["hits"]
+        via = f"gateway {url}"
+    else:
+        from ml_tasks.search.retrieval import Searcher
+
+        try:
+            searcher = Searcher(version=args.version)
+            hits = searcher.search(args.query, args.k)
+        except (NoLiveIndex, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        version, live, via = searcher.version, bool(searcher.alias), "in-process"
     if args.json:
-        _print({"version": searcher.version, "query": args.query, "hits": hits}, True, "")
+        out = {"version": version, "query": args.query, "via": via, "hits": hits}
+        _print(out, True, "")
         return 0
-    print(f"index v{searcher.version}{' (live)' if searcher.alias else ''}: {args.query!r}")
+    print(f"index v{version}{' (live)' if live else ''}: {args.query!r}  [{via}]")
     for i, h in enumerate(hits, 1):
         snippet = " ".join(h["text"].split())[:160]
         print(f"{i}. {h['score']:.3f}  {h['doc_id']} # {h['section']}  ({h['title']})")
