@@ -24,8 +24,9 @@ time on day D checks day D).
 3. `raise_alarm`: on a breach, the platform alert (log; webhook when `PLATFORM_ALERT_WEBHOOK` is
    set) through `DriftAlarmNotifier`. Skipped on clean days.
 4. `request_retraining`: on feature or prediction drift, an event on the `drift_alarm` asset
-   (for a retraining DAG to schedule on; none consumes it yet). Skipped otherwise (a
-   data-quality breach alerts but does not retrain on broken data).
+   (extra: the day, model version, kinds, reasons and drifted columns per slice), which starts
+   `train_failure_model` on a window ending on that day. Skipped otherwise (a data-quality
+   breach alerts but does not retrain on broken data).
 
 While the latest monitored day is in breach, `python -m ml_tasks drift --status` reports the
 alarm and the promotion gate (the `drift` gate of `promote_model`) stays closed; the first clean
@@ -151,6 +152,7 @@ def monitor_drift() -> None:
             "model_version": day.model_version,
             "kinds": day.kinds,
             "reasons": day.reasons,
+            "drifted_columns": day.drifted_columns,
             "report_dir": day.report_dir,
         }
         outlet_events[DRIFT_ALARM].extra = extra

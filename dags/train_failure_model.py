@@ -1,17 +1,27 @@
 """
 ### Train failure_model: XGBoost on Ray Train, registered in MLflow as the `challenger`
 
-Runs nightly and whenever the feature store's offline features change.
+Runs nightly, whenever the feature store's offline features change (`features_offline`) and
+whenever drift monitoring raises a **drift alarm** (`drift_alarm`, emitted by `monitor_drift` on
+feature or prediction drift): the schedule is the asset expression
+`features_offline | drift_alarm` or 03:00 UTC.
 
-0. `wait_for_features`: the offline features of the window's last day exist (reschedule mode:
-   the run waits quietly, no retry and no alert, until `PLATFORM_LANDING_WAIT_SECONDS`, default
-   6 h, then fails once and alerts once).
-1. `build_training_set`: point-in-time-correct training set from the feature store for the
-   window (Params `start`/`end`, default: `window_days` days ending the day before the run).
-2. `plan_training`: features, a time-based train/validation split (24 h gap against label
+1. `wait_for_features`: why the run started and its window, then the offline features of the
+   window's last day exist (reschedule mode: the run waits quietly, no retry and no alert,
+   until `PLATFORM_LANDING_WAIT_SECONDS`, default 6 h, then fails once and alerts once). Params
+   `start`/`end` win; a drift-alarm run ends its window on the alarm's day (the day that
+   drifted, so the model learns from the data after the shift) and reaches `window_days` back
+   from there; otherwise the window is `window_days` days ending the day before the run. The
+   trigger goes on as the sensor's XCom; the alarm (day, drifted columns, plants, kinds) is
+   recorded in the run's lineage (`training/lineage.json`), its MLflow tags (`trigger.*`) and
+   the model card.
+2. `build_training_set`: point-in-time-correct training set from the feature store for the
+   window; the same window over the same dataset versions gives the same training-set version
+   (a retry reuses it).
+3. `plan_training`: features, a time-based train/validation split (24 h gap against label
    leakage), the configuration and the **run identity**: the Ray run name derives from this
    DAG run and the training-set version, so a retry finds the run's checkpoints.
-3. Train on Ray, by `mode`:
+4. Train on Ray, by `mode`:
    - `local` (`train_on_ray`): Ray in-process, or the cluster at `RAY_ADDRESS`;
    - `kubernetes`: `create_ray_job` creates a KubeRay RayJob (CPU head on-demand, GPU workers
      on spot, checkpoints in object storage), `wait_for_ray_job` defers until it finishes and
@@ -19,7 +29,7 @@ Runs nightly and whenever the feature store's offline features change.
    Checkpoints every `checkpoint_every` rounds; a lost worker restarts from the latest one
    (Ray Train `FailureConfig`), and an Airflow retry resumes from it too. The model ends with
    exactly the requested rounds (or the early-stopping round).
-4. `register_model`: parameters, per-round metrics, the training-set and dataset versions, the
+5. `register_model`: parameters, per-round metrics, the training-set and dataset versions, the
    feature service, the code version, a feature-importance plot and the model (signature and
    input example) go to MLflow; a new `failure_model` version gets the alias `challenger` and a
    `model_sha256` tag. The `failure_model_challenger` asset event carries the version.
@@ -37,12 +47,14 @@ from airflow.sdk import (
     AssetOrTimeSchedule,
     CronTriggerTimetable,
     Param,
+    PokeReturnValue,
     TriggerRule,
     dag,
     task,
 )
 
-from ml_platform_airflow.assets import FEATURES_OFFLINE, MODEL_CHALLENGER
+from ml_platform_airflow.assets import DRIFT_ALARM, FEATURES_OFFLINE, MODEL_CHALLENGER
+from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
 from ml_platform_airflow.operators import CreateRayJobOperator, DeleteRayJobOperator
 from ml_platform_airflow.sensors import (
@@ -54,10 +66,11 @@ from ml_platform_airflow.sensors import (
 
 @dag(
     description="Train failure_model (XGBoost on Ray Train); register it as the MLflow challenger",
-    # Nightly, and as soon as new offline features land (the asset is the features DAG's).
+    # Nightly, as soon as new offline features land (the features DAG's asset), and on a drift
+    # alarm (monitor_drift's): either asset's event starts a run.
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 3 * * *", timezone="UTC"),
-        assets=[FEATURES_OFFLINE],
+        assets=FEATURES_OFFLINE | DRIFT_ALARM,
     ),
     start_date=datetime(2026, 10, 1, tzinfo=UTC),
     catchup=False,
@@ -136,36 +149,51 @@ def train_failure_model() -> None:
         soft_fail=False,
         retries=0,
     )
-    def wait_for_features(*, params: Any = None, dag_run: Any = None) -> bool:
-        """Wait until the feature store holds the features of the window's last day."""
+    def wait_for_features(
+        *, params: Any = None, dag_run: Any = None, triggering_asset_events: Any = None
+    ) -> PokeReturnValue:
+        """Why the run started and its window; wait for the features of the window's last day.
+
+        Returns the trigger (reason, window, drift alarm) as XCom once the features are there.
+        """
         from ml_tasks.features.layout import missing_partitions
         from ml_tasks.settings import get_settings
-        from ml_tasks.training.pipeline import training_window
+        from ml_tasks.training.trigger import asset_events, resolve_trigger
 
-        _, last = training_window(
-            params["start"], params["end"], params["window_days"], dag_run.run_after
+        trigger = resolve_trigger(
+            asset_events(triggering_asset_events),
+            start=params["start"],
+            end=params["end"],
+            window_days=params["window_days"],
+            run_after=dag_run.run_after,
+            run_type=dag_run.run_type,
         )
-        return not missing_partitions(get_settings(), last, last)
+        _, last = trigger.window
+        if missing_partitions(get_settings(), last, last):
+            return PokeReturnValue(is_done=False)
+        note_current_task(trigger.describe(), [])
+        return PokeReturnValue(is_done=True, xcom_value=trigger.to_dict())
 
     @task(multiple_outputs=False)
-    def build_training_set(*, params: Any = None, run_id: Any = None, dag_run: Any = None) -> dict:
+    def build_training_set(trigger: dict, *, run_id: Any = None) -> dict:
         """Point-in-time training set for the window; returns its reference (path, version)."""
         from ml_tasks.training.pipeline import build_training_set as build
-        from ml_tasks.training.pipeline import training_window
+        from ml_tasks.training.trigger import TrainingTrigger
 
-        start, end = training_window(
-            params["start"], params["end"], params["window_days"], dag_run.run_after
-        )
+        start, end = TrainingTrigger.from_dict(trigger).window
         return build(start, end, run_id=run_id).to_dict()
 
     @task(multiple_outputs=True)
-    def plan_training(training_set: dict, *, params: Any = None, run_id: Any = None) -> dict:
+    def plan_training(
+        training_set: dict, trigger: dict, *, params: Any = None, run_id: Any = None
+    ) -> dict:
         """Resolve features, split, configuration and run identity (and the RayJob)."""
         from ml_tasks.training.pipeline import plan_stage
 
         return plan_stage(
             training_set,
             run_id=run_id,
+            trigger=trigger,
             mode=params["mode"],
             rounds=params["rounds"],
             workers=params["workers"],
@@ -203,9 +231,9 @@ def train_failure_model() -> None:
         } | {"training_set_version": registered["training_set_version"]}
         return registered
 
-    training_set = build_training_set()
-    wait_for_features() >> training_set
-    planned = plan_training(training_set)
+    trigger = wait_for_features()
+    training_set = build_training_set(trigger)
+    planned = plan_training(training_set, trigger)
     local = train_on_ray(planned["plan"])
     create = CreateRayJobOperator(
         task_id="create_ray_job", body=planned["rayjob"], namespace=planned["namespace"]

@@ -73,6 +73,9 @@ def build_card(spec: dict[str, Any], evaluation: dict[str, Any], version: Any) -
             "mlflow_run_id": version.run_id,
             "airflow_run_id": tags.get("airflow_run_id"),
             "model_sha256": tags.get("model_sha256"),
+            # Why the training run started (schedule, new features, a drift alarm and what
+            # drifted); None for versions trained before runs recorded it.
+            "trigger": version.lineage.get("trigger"),
         },
         "features": version.features,
         "label": ts.get("label"),
@@ -99,6 +102,17 @@ def _n(value: Any, digits: int = 4) -> str:
 
 def _bullets(items: Any) -> list[str]:
     return [f"- {item}" for item in (items or [])]
+
+
+def _trigger_line(trigger: dict[str, Any] | None) -> str:
+    """Why the run started, from the lineage's ``trigger`` (the drift alarm in full)."""
+    if not trigger:
+        return "not recorded"
+    line = str(trigger.get("description") or trigger.get("reason"))
+    alarm = (trigger.get("alarms") or [None])[-1]
+    if alarm and alarm.get("model_version") not in (None, "none"):
+        line += f" (monitored model v{alarm['model_version']})"
+    return line
 
 
 def render_markdown(card: dict[str, Any]) -> str:
@@ -142,6 +156,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"- feature service: {p.get('feature_service')}; code version: {p.get('code_version')}",
         f"- MLflow run {p['mlflow_run_id']}; Airflow run {p.get('airflow_run_id')}",
         f"- model sha256: {p.get('model_sha256')}",
+        f"- trained because: {_trigger_line(p.get('trigger'))}",
         "",
         f"## Features ({len(card['features'])})",
         ", ".join(f"`{f}`" for f in card["features"]) or "n/a",

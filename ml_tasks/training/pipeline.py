@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ml_tasks.settings import Settings, get_settings
 from ml_tasks.training import data, storage
 from ml_tasks.training.spec import TrainConfig, TrainingPlan, TrainingSetRef, run_name
+from ml_tasks.training.trigger import TrainingTrigger, resolve_trigger
 
 if TYPE_CHECKING:
     from ml_tasks.training.runner import TrainResult
@@ -54,19 +55,14 @@ def training_window(
     window_days: int,
     run_after: datetime | date,
 ) -> tuple[date, date]:
-    """The days to train on: explicit bounds, or ``window_days`` ending the day before the run."""
+    """The days to train on: explicit bounds, or ``window_days`` ending the day before the run.
 
-    def day(value: str | date | None) -> date | None:
-        if value is None or value == "":
-            return None
-        return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-    anchor = run_after.date() if isinstance(run_after, datetime) else run_after
-    last = day(end) or anchor - timedelta(days=1)
-    first = day(start) or last - timedelta(days=window_days - 1)
-    if first > last:
-        raise ValueError(f"training window starts after it ends: {first} > {last}")
-    return first, last
+    A run without triggering events; :func:`ml_tasks.training.trigger.resolve_trigger` also
+    reads them (a drift alarm moves the window's end to its day).
+    """
+    return resolve_trigger(
+        None, start=start, end=end, window_days=window_days, run_after=run_after
+    ).window
 
 
 def as_ref(built: Any) -> TrainingSetRef:
@@ -100,12 +96,16 @@ def plan_training(
     run_id: str,
     settings: Settings | None = None,
     storage_path: str | None = None,
+    trigger: TrainingTrigger | dict[str, Any] | None = None,
     **overrides: Any,
 ) -> TrainingPlan:
     """Resolve features, split and configuration; name the run; write ``plan.json``.
 
-    ``overrides`` are :class:`~ml_tasks.training.spec.TrainConfig` fields (``None`` = default).
+    ``overrides`` are :class:`~ml_tasks.training.spec.TrainConfig` fields (``None`` = default);
+    ``trigger`` (why the run started) is recorded with the model.
     """
+    if isinstance(trigger, dict):
+        trigger = TrainingTrigger.from_dict(trigger)
     s = settings or get_settings()
     features, dropped = data.resolve_features(training_set)
     config = TrainConfig.from_settings(s, **overrides)
@@ -129,6 +129,7 @@ def plan_training(
         split=split,
         run_id=run_id,
         dropped_columns=tuple(dropped),
+        trigger=trigger,
     )
     storage.write_json(plan.plan_uri, plan.to_dict())
     log.info(
@@ -147,6 +148,7 @@ def plan_stage(
     run_id: str,
     mode: str = "auto",
     settings: Settings | None = None,
+    trigger: TrainingTrigger | dict[str, Any] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """The DAG's plan task: the plan, the resolved mode and, for Kubernetes, the RayJob.
@@ -173,7 +175,7 @@ def plan_stage(
             overrides["use_gpu"] = shape["gpus"] > 0 if gpu is None else gpu
         overrides["cpus_per_worker"] = max(1, shape["cpus"] - 1)
         overrides["workers"] = overrides.get("workers") or int(group["replicas"])
-    plan = plan_training(ref, run_id=run_id, settings=s, **overrides)
+    plan = plan_training(ref, run_id=run_id, settings=s, trigger=trigger, **overrides)
     out: dict[str, Any] = {
         "mode": resolved,
         "plan": plan.to_dict(),
@@ -249,6 +251,7 @@ def run_training(
     run_id: str,
     training_set: TrainingSetRef | None = None,
     settings: Settings | None = None,
+    trigger: TrainingTrigger | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Build (or take) a training set, plan, train and register: the CLI's ``train``."""
@@ -257,7 +260,7 @@ def run_training(
         if start is None or end is None:
             raise ValueError("give a date range or an existing training set")
         training_set = build_training_set(start, end, run_id=run_id, settings=s)
-    plan = plan_training(training_set, run_id=run_id, settings=s, **overrides)
+    plan = plan_training(training_set, run_id=run_id, settings=s, trigger=trigger, **overrides)
     result = train(plan, settings=s)
     registered = register(plan, settings=s)
     return {"plan": plan.to_dict(), "result": result.summary(), "registered": registered}

@@ -20,6 +20,7 @@ from typing import Any
 
 from ml_tasks.settings import Settings
 from ml_tasks.training import storage
+from ml_tasks.training.trigger import TrainingTrigger
 
 MODEL_NAME = "failure_model"
 LABEL = "label"
@@ -246,6 +247,9 @@ class TrainingPlan:
     split: SplitSpec
     run_id: str
     dropped_columns: tuple[str, ...] = ()
+    # Why the run started (schedule, new features, a drift alarm...): recorded with the model,
+    # not part of its identity (the run name does not depend on it).
+    trigger: TrainingTrigger | None = None
 
     @property
     def run_dir(self) -> str:
@@ -273,6 +277,7 @@ class TrainingPlan:
             "split": asdict(self.split),
             "run_id": self.run_id,
             "dropped_columns": list(self.dropped_columns),
+            "trigger": self.trigger.to_dict() if self.trigger else None,
         }
 
     @classmethod
@@ -286,4 +291,5 @@ class TrainingPlan:
             split=SplitSpec(**data["split"]),
             run_id=data["run_id"],
             dropped_columns=tuple(data.get("dropped_columns") or ()),
+            trigger=TrainingTrigger.from_dict(data["trigger"]) if data.get("trigger") else None,
         )

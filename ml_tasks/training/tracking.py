@@ -5,10 +5,11 @@ production ``MLFLOW_TRACKING_URI`` points at the server. Registration is idempot
 a retried task that finds a version registered from the same run only moves the alias.
 
 Each version carries, as tags, the training-set version and every source dataset version, the
-feature service, the code version, the Ray run it came from and ``model_sha256``, a digest of the
-logged model's files, verified again on the registered files before the ``challenger`` alias
-moves (and at every later release step). Clients, digests and alias moves are
-:mod:`ml_tasks.registry`'s.
+feature service, the code version, the Ray run it came from, why the run started (``trigger.*``:
+the reason, the window and, for a drift alarm, its day, columns, plants and kinds) and
+``model_sha256``, a digest of the logged model's files, verified again on the registered files
+before the ``challenger`` alias moves (and at every later release step). Clients, digests and
+alias moves are :mod:`ml_tasks.registry`'s.
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def log_and_register(
         "code_version": code_version(),
         "checkpoint_uri": result.checkpoint_uri,
         **lineage_tags,
+        # Why the run started (a drift alarm: its day, columns, plants, kinds).
+        **(plan.trigger.tags() if plan.trigger else {}),
     }
     cfg = plan.config
     params = {
@@ -247,6 +250,7 @@ def log_and_register(
                 "training_set": ts.to_dict(),
                 "split": plan.split.describe(),
                 "attempts": result.attempts,
+                "trigger": plan.trigger.to_dict() if plan.trigger else None,
             },
             "training/lineage.json",
         )

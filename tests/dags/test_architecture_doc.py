@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.dag_fixtures import asset_names, load_dagbag
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.md"
 DAGS_DIR = ROOT / "dags"
@@ -25,11 +27,7 @@ EDGE = re.compile(r"^\s*(\w+)\s*(-->|-\.->)\s*(?:\|[^|]*\|\s*)?(\w+)\s*$")
 
 @pytest.fixture(scope="module")
 def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS_DIR))
-    assert bag.import_errors == {}
-    return bag
+    return load_dagbag(DAGS_DIR)
 
 
 def _mermaid_lines(text: str) -> Iterator[str]:
@@ -42,23 +40,13 @@ def _mermaid_lines(text: str) -> Iterator[str]:
             yield line
 
 
-def _asset_names(condition: object) -> Iterator[str]:
-    """The names of the assets in a schedule's condition (nested AssetAll / AssetAny)."""
-    from airflow.sdk import Asset
-
-    if isinstance(condition, Asset):
-        yield condition.name
-    for inner in getattr(condition, "objects", ()):
-        yield from _asset_names(inner)
-
-
 def code_edges(dagbag) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(outlets and schedules, inlets that are not a schedule) as (from, to) pairs."""
     solid: set[tuple[str, str]] = set()
     inlets: set[tuple[str, str]] = set()
     for dag_id, dag in dagbag.dags.items():
         condition = getattr(dag.timetable, "asset_condition", None)
-        solid |= {(name, dag_id) for name in _asset_names(condition)}
+        solid |= {(name, dag_id) for name in asset_names(condition)}
         for task in dag.tasks:
             solid |= {(dag_id, asset.name) for asset in task.outlets}
             inlets |= {(asset.name, dag_id) for asset in task.inlets}

@@ -29,6 +29,20 @@ def test_nightly_and_on_new_offline_features(dag):
     assert dag.max_active_runs == 1 and not dag.catchup
 
 
+def test_a_drift_alarm_or_new_features_start_a_run(dag):
+    """Either asset's event is enough: an AssetAny, not the AssetAll a list would make."""
+    from airflow.sdk import AssetAny
+
+    from ml_platform_airflow.assets import DRIFT_ALARM, FEATURES_OFFLINE
+
+    condition = dag.timetable.asset_condition
+    assert isinstance(condition, AssetAny)
+    assert {a.name for a in condition.objects} == {FEATURES_OFFLINE.name, DRIFT_ALARM.name}
+    # The sensor resolves the trigger and its window: the build and the plan read its XCom.
+    t = dag.task_dict
+    assert t["wait_for_features"].downstream_task_ids == {"build_training_set", "plan_training"}
+
+
 def test_manual_runs_have_typed_params(dag):
     params = dag.params
     assert {"start", "end", "window_days", "rounds", "workers", "mode", "checkpoint_every"} <= set(

@@ -86,10 +86,27 @@ def test_settings_resolve_mlflow_and_ray_locations_without_side_effects(tmp_path
 def test_plan_round_trips_through_json_and_is_written_next_to_the_checkpoints(
     training_set, tmp_path
 ):
+    from ml_tasks.training.trigger import resolve_trigger
+
+    why = resolve_trigger(
+        {"drift_alarm": [{"extra": {"interval": "2026-10-24", "kinds": ["feature_drift"]}}]},
+        start=None,
+        end=None,
+        window_days=28,
+        run_after=date(2026, 11, 30),
+    )
     plan = pipeline.plan_training(
-        training_set, run_id="manual__1", storage_path=str(tmp_path), rounds=40
+        training_set, run_id="manual__1", storage_path=str(tmp_path), rounds=40, trigger=why
     )
     assert pipeline.load_plan(plan.plan_uri) == plan
+    assert plan.trigger == why
+    # Why a run started is recorded, not part of its identity: a retry resumes either way.
+    assert (
+        plan.run_name
+        == pipeline.plan_training(
+            training_set, run_id="manual__1", storage_path=str(tmp_path), rounds=40
+        ).run_name
+    )
     assert TrainingPlan.from_dict(plan.to_dict()) == plan
     assert plan.run_dir == f"{tmp_path}/{plan.run_name}"
     assert plan.config.rounds == 40 and len(plan.features) == 56
