@@ -17,22 +17,32 @@ or manually (Params). Thresholds: `include/policies/promotion.yaml`.
    "timed out waiting for the evaluation". Neither a "no" nor a timeout is retried.
 3. `choose_release_path`: with a champion, the staged walk; without one (first release), a
    challenger that passed the absolute minimums goes straight to the flip.
-4. `shadow`: alias `shadow`; the challenger scores the recent holdout traffic beside the
-   champion; disagreement (score differences, alert decisions that differ) is logged to MLflow.
-5. `canary`: alias `canary`, traffic steps from the Param `canary_steps` (e.g. 10, 50, 100 %),
-   each recorded with the replay's numbers.
+4. `shadow` (`StagedReleaseSensor`, reschedule mode): alias `shadow` on the challenger. With a
+   gateway running, it scores a mirror of every request the champion answers; the stage waits
+   for enough mirrored answers in the prediction log, then gates on them: shadow errors and
+   alert decisions that differ from the champion's (`release.live` in the policy); the alias is
+   removed either way.
+5. `canary` (`StagedReleaseSensor`): alias `canary`, then the traffic steps of the Param
+   `canary_steps` (e.g. 10, 50, 100 % of the machines, sticky by machine id). Each step waits
+   for enough answers by the canary, then gates on that step's live numbers: error rate, p99
+   latency against the champion's, mean score difference and alert disagreement against the
+   champion on the same requests. A breach (or a step without its answers in time) sets the
+   share to 0, removes the canary and fails with the reasons in the log and the XCom
+   `live_decision`; the champion is untouched.
 6. `promote_to_champion`: the **blue/green flip**: sha256 of the model files verified, the old
    champion kept as `previous_champion` (instant rollback: `rollback_model`; only a released
-   version is kept), `champion` moved in one registry call, `canary` removed.
+   version is kept), `champion` moved in one registry call, `canary` removed. The gateway
+   picks the move up without a restart.
 
 The sha256 of the version's files is checked again before shadow, before the canary and each
 of its steps, and at the flip (and was at registration and before evaluation). A mismatch stops
 the release at once, without retries: the version loses every alias, is tagged
 `quarantined=digest_mismatch`, the audit history records it and a platform alert goes out.
 
-Until the serving gateway lands, shadow and canary act on registry aliases and an **offline
-replay** of the holdout traffic, and say so. Every alias change is in the audit history:
-`python -m ml_tasks history --model failure_model`.
+Without a gateway (`PLATFORM_GATEWAY_URL` unset and none started by `python -m ml_tasks serve`)
+shadow and canary fall back to an **offline replay** of the holdout traffic, done in one poke;
+the task log, its XCom (`mode`) and the MLflow record say which mode ran. Every alias change is
+in the audit history: `python -m ml_tasks history --model failure_model`.
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ from airflow.sdk import Param, TriggerRule, dag, task
 
 from ml_platform_airflow.assets import MODEL_CHAMPION, MODEL_EVALUATION
 from ml_platform_airflow.constants import GATES, MODEL_NAME, gate_task_id
+from ml_platform_airflow.live_release import StagedReleaseSensor
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
 from ml_platform_airflow.sensors import PromotionGateSensor
 
@@ -133,30 +144,25 @@ def promote_model() -> None:
             return "promote_to_champion"
         return "shadow"
 
-    @task(multiple_outputs=False)
-    def shadow(resolved: dict, *, dag: Any = None, run_id: Any = None) -> dict:
-        """Shadow: both models score the replayed traffic; disagreement recorded."""
-        from ml_tasks.registry.aliases import ReleaseContext
-        from ml_tasks.release.staged import shadow as run_shadow
-
-        with final_on_quarantine():
-            return run_shadow(
-                MODEL_NAME, resolved["version"], context=ReleaseContext.airflow(dag.dag_id, run_id)
-            )
-
-    @task(multiple_outputs=False)
-    def canary(resolved: dict, *, params: Any = None, dag: Any = None, run_id: Any = None) -> dict:
-        """Canary: alias and traffic steps (offline replay until the gateway exists)."""
-        from ml_tasks.registry.aliases import ReleaseContext
-        from ml_tasks.release.staged import canary as run_canary
-
-        with final_on_quarantine():
-            return run_canary(
-                MODEL_NAME,
-                resolved["version"],
-                [int(p) for p in params["canary_steps"]],
-                context=ReleaseContext.airflow(dag.dag_id, run_id),
-            )
+    # One step of the stage per poke; each waits for live answers up to the policy's
+    # release.live.wait_seconds per step, so the timeout is only a backstop.
+    shadow = StagedReleaseSensor(
+        task_id="shadow",
+        stage="shadow",
+        model_name=MODEL_NAME,
+        version=resolved["version"],
+        poke_interval=15,
+        timeout=timedelta(hours=2).total_seconds(),
+    )
+    canary = StagedReleaseSensor(
+        task_id="canary",
+        stage="canary",
+        model_name=MODEL_NAME,
+        version=resolved["version"],
+        steps_param="canary_steps",
+        poke_interval=15,
+        timeout=timedelta(hours=6).total_seconds(),
+    )
 
     @task(
         multiple_outputs=False,
@@ -188,11 +194,10 @@ def promote_model() -> None:
         return result
 
     path = choose_release_path(resolved)
-    staged = shadow(resolved)
     flip = promote_to_champion(resolved)
     gates >> path
-    path >> [staged, flip]
-    staged >> canary(resolved) >> flip
+    path >> [shadow, flip]
+    shadow >> canary >> flip
 
 
 promote_model()

@@ -146,6 +146,14 @@ def read_run_json(mlflow_client: Any, run_id: str, artifact: str) -> dict[str, A
         return json.loads(Path(path).read_text())
 
 
+def write_run_json(mlflow_client: Any, run_id: str, payload: dict[str, Any], artifact: str) -> None:
+    """Log ``payload`` as the JSON artifact ``artifact`` of the run (replacing an earlier one)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact).name
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        mlflow_client.log_artifact(run_id, str(path), str(Path(artifact).parent))
+
+
 def artifact_exists(mlflow_client: Any, run_id: str, artifact: str) -> bool:
     """Whether the run holds a file at ``artifact`` (a path relative to its artifact root)."""
     parent = artifact.rsplit("/", 1)[0] if "/" in artifact else None

@@ -1,7 +1,12 @@
 """Staged release of a gated version: shadow, then canary steps, before the flip.
 
-Until the serving gateway exists (a later issue) both stages act on the registry and on an
-**offline replay** of the holdout traffic, and every record says so:
+With a serving gateway running (:func:`release_gateway`: ``PLATFORM_GATEWAY_URL``, or the one
+``serve`` recorded), both stages run on **live gateway traffic**, one step per call of
+:func:`shadow_step` / :func:`canary_step` (:mod:`ml_tasks.release.live_walk`: aliases and
+canary shares set, the gateway asked to reload, then the prediction log's numbers gated by the
+policy's ``release.live`` section). Without one, the explicit fallback is an **offline replay**
+of the holdout traffic, below; every log line, XCom and MLflow record names the mode that ran
+(``mode``: :data:`LIVE` or :data:`OFFLINE`):
 
 1. **shadow** (:func:`shadow`): alias ``shadow`` on the challenger; the challenger scores the
    replayed traffic beside the champion; their disagreement (score differences, rank
@@ -25,8 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ml_tasks.registry.aliases import (
@@ -43,7 +46,10 @@ from ml_tasks.registry.models import (
     client,
     get_version,
     load_scorer,
+    write_run_json,
 )
+from ml_tasks.release import live_walk
+from ml_tasks.release.live_walk import LiveProgress
 from ml_tasks.release.policy import PromotionPolicy, load_policy
 from ml_tasks.release.versions import ReleaseError
 from ml_tasks.serving.router import bucket
@@ -51,7 +57,67 @@ from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-OFFLINE = "offline replay of the holdout traffic (no serving gateway yet)"
+OFFLINE = "offline replay of the holdout traffic (no gateway configured)"
+LIVE = live_walk.LIVE
+
+
+def release_gateway(settings: Settings) -> str | None:
+    """The running gateway a release acts on (None: none configured or found: offline)."""
+    try:
+        from ml_tasks.serving.discovery import gateway_url
+    except ImportError:  # discovery not there: only an explicitly configured gateway counts
+        return settings.gateway_url or None
+    return gateway_url(settings)
+
+
+def shadow_step(
+    model_name: str,
+    version: str,
+    *,
+    context: ReleaseContext,
+    settings: Settings | None = None,
+    policy: PromotionPolicy | None = None,
+) -> LiveProgress:
+    """The shadow stage, one step per call: live when a gateway runs, else the offline replay
+    (done in one call). Raises :class:`~ml_tasks.release.live_walk.LiveReleaseBlocked` on a
+    live breach, :class:`ReleaseError` on an offline one."""
+    s = settings or get_settings()
+    pol = policy or load_policy(settings=s)
+    gateway = live_walk.stage_gateway(model_name, version, SHADOW, context, s) or release_gateway(s)
+    if gateway is None:
+        log.info("shadow of v%s: no gateway configured, running the %s", version, OFFLINE)
+        result = shadow(model_name, version, context=context, settings=s, policy=pol)
+        return LiveProgress(SHADOW, True, f"shadow done on the {OFFLINE}", result=result)
+    progress = live_walk.advance_shadow(
+        model_name, version, gateway=gateway, context=context, settings=s, policy=pol
+    )
+    log.info("shadow of v%s (%s, gateway %s): %s", version, LIVE, gateway, progress.message)
+    return progress
+
+
+def canary_step(
+    model_name: str,
+    version: str,
+    steps: list[int],
+    *,
+    context: ReleaseContext,
+    settings: Settings | None = None,
+    policy: PromotionPolicy | None = None,
+) -> LiveProgress:
+    """The canary stage, one step per call: live when a gateway runs (each traffic share
+    waits for its answers and is gated), else the offline replay (done in one call)."""
+    s = settings or get_settings()
+    pol = policy or load_policy(settings=s)
+    gateway = live_walk.stage_gateway(model_name, version, CANARY, context, s) or release_gateway(s)
+    if gateway is None:
+        log.info("canary of v%s: no gateway configured, running the %s", version, OFFLINE)
+        result = canary(model_name, version, steps, context=context, settings=s, policy=pol)
+        return LiveProgress(CANARY, True, f"canary done on the {OFFLINE}", result=result)
+    progress = live_walk.advance_canary(
+        model_name, version, steps, gateway=gateway, context=context, settings=s, policy=pol
+    )
+    log.info("canary of v%s (%s, gateway %s): %s", version, LIVE, gateway, progress.message)
+    return progress
 
 
 def _replay(model_name: str, version: str, settings: Settings, policy: PromotionPolicy) -> Any:
@@ -100,13 +166,6 @@ def _enter(
         reason=reason.format(champion=champion.version),
     )
     return replay
-
-
-def _log_json(mlflow_client: Any, run_id: str, payload: dict[str, Any], artifact: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(artifact).name
-        path.write_text(json.dumps(payload, indent=2, default=str))
-        mlflow_client.log_artifact(run_id, str(path), str(Path(artifact).parent))
 
 
 def shadow(
@@ -159,7 +218,7 @@ def shadow(
             "alert_disagreement": float(disagreement),
             "max_alert_disagreement": pol.release.shadow.max_alert_disagreement,
         }
-        _log_json(c, challenger.run_id, result, "release/shadow.json")
+        write_run_json(c, challenger.run_id, result, "release/shadow.json")
         c.log_metric(challenger.run_id, "shadow.alert_disagreement", result["alert_disagreement"])
         c.log_metric(
             challenger.run_id,
@@ -283,5 +342,5 @@ def canary(
         "champion_version": champion.version,
         "steps": records,
     }
-    _log_json(c, challenger.run_id, result, "release/canary.json")
+    write_run_json(c, challenger.run_id, result, "release/canary.json")
     return result
