@@ -125,6 +125,7 @@ def _training_set(args: argparse.Namespace) -> int:
     print(
         f"training_set v{meta['version']}: {meta['rows']} rows, {meta['positives']} positive, "
         f"{len(meta['features'])} features -> {meta['path']}"
+        + ("  (built before from the same data: reused)" if meta.get("reused") else "")
     )
     return 0
 

@@ -10,6 +10,18 @@ known yet), and by default so are hours in which the machine is already down for
 
 The set is written once, as ``<training_sets_uri>/v<NNNN>/data.parquet`` plus ``metadata.json``
 (the dataset versions it came from), and recorded in the manifest as ``training_set``.
+
+Builds are idempotent: a build's **content key** (:func:`content_key`: the window, the label
+spec, the feature service's views and features, the versions of the source datasets and
+:data:`FORMAT`, the version of the code that shapes the set) is recorded with it, and a build
+whose key is already recorded returns that version without writing anything. So a retried
+build task gets the version the first try wrote, and the retried training (whose Ray run name
+derives from the training-set version) resumes the same Ray run from its checkpoints. A new
+dataset version, another window or other feature definitions give a new version.
+
+The parquet file is written in row groups of at most :func:`row_group_rows` rows (time order),
+so each Ray worker, which reads a contiguous range of rows (``ml_tasks.training.data``), reads
+only the row groups its share touches rather than the whole file.
 """
 
 from __future__ import annotations
@@ -41,6 +53,17 @@ SOURCE_TABLES = (
     "features_maintenance_history",
     "features_machine_attributes",
 )
+
+
+# The version of the code that shapes a training set (labels, join, columns, file layout): bump
+# it when that code changes, so a build after the change does not reuse a set built before.
+FORMAT = 2
+# Row groups: enough per planned worker that a worker's contiguous share of rows touches few
+# groups it shares with another worker; never so small that metadata and per-group overhead
+# dominate.
+GROUPS_PER_WORKER = 8
+MIN_PLANNED_WORKERS = 4
+MIN_GROUP_ROWS = 1024
 
 
 class TrainingSetError(RuntimeError):
@@ -201,6 +224,76 @@ def _next_version(settings: Settings) -> int:
     return (latest.version + 1) if latest else 1
 
 
+def row_group_rows(rows: int, workers: int) -> int:
+    """Rows per parquet row group for a set of ``rows`` rows trained on by ``workers`` workers.
+
+    ``GROUPS_PER_WORKER`` groups per worker (at least ``MIN_PLANNED_WORKERS`` planned, since a
+    set outlives the run that built it and may be trained on more workers later), each at
+    least ``MIN_GROUP_ROWS`` rows. A worker then reads its share plus at most one partial group
+    at each end of its range.
+    """
+    groups = GROUPS_PER_WORKER * max(workers, MIN_PLANNED_WORKERS)
+    return max(MIN_GROUP_ROWS, -(-rows // groups))
+
+
+def content_key(
+    start: date,
+    end: date,
+    *,
+    sources: dict[str, Any],
+    views: list[tuple[str, timedelta, list[str]]],
+    feature_service: str,
+    horizon_hours: int,
+    exclude_in_repair: bool,
+) -> str:
+    """What determines a training set's rows: equal keys, equal sets (sha256, hex).
+
+    ``sources``: dataset -> version of :data:`SOURCE_TABLES` (the manifest's latest);
+    ``views``: :func:`service_views` of the feature service.
+    """
+    key = {
+        "format": FORMAT,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "label": {
+            "name": LABEL,
+            "horizon_hours": horizon_hours,
+            "exclude_in_repair": exclude_in_repair,
+        },
+        "feature_service": feature_service,
+        "views": [[name, ttl.total_seconds(), list(features)] for name, ttl, features in views],
+        "sources": {name: sources[name] for name in sorted(sources)},
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read_metadata(path: str) -> dict[str, Any] | None:
+    """A written set's ``metadata.json``, or None when the folder is gone or incomplete."""
+    if "://" in path and not path.startswith("file://"):
+        from pyarrow import fs
+
+        filesystem, base = fs.FileSystem.from_uri(path)
+        if filesystem.get_file_info(f"{base}/metadata.json").type == fs.FileType.NotFound:
+            return None
+        with filesystem.open_input_stream(f"{base}/metadata.json") as f:
+            return dict(json.loads(f.read()))
+    file = Path(path.removeprefix("file://")) / "metadata.json"
+    return dict(json.loads(file.read_text())) if file.exists() else None
+
+
+def find_built(settings: Settings, key: str) -> dict[str, Any] | None:
+    """The metadata of the newest recorded training set with content key ``key``, if its files
+    are still there."""
+    for entry in reversed(manifest.history(settings.manifest_path, "training_set")):
+        if entry.stats.get("content_key") != key:
+            continue
+        path = str(entry.stats.get("path") or "")
+        metadata = _read_metadata(path) if path else None
+        if metadata is not None and metadata.get("content_key") == key:
+            return {**metadata, "path": path}
+    return None
+
+
 def build_training_set(
     start: date,
     end: date,
@@ -218,6 +311,29 @@ def build_training_set(
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     started = time.perf_counter()
+    fs = store or get_store(s)
+    sources = {
+        name: {
+            "version": e.version,
+            "interval_start": e.interval_start,
+            "interval_end": e.interval_end,
+        }
+        for name, e in manifest.latest(s.manifest_path).items()
+        if name in SOURCE_TABLES
+    }
+    key = content_key(
+        start,
+        end,
+        sources={name: src["version"] for name, src in sources.items()},
+        views=service_views(fs),
+        feature_service=FEATURE_SERVICE,
+        horizon_hours=horizon_hours,
+        exclude_in_repair=exclude_in_repair,
+    )
+    built = find_built(s, key)
+    if built is not None:
+        # The same window over the same data and definitions: the version built before.
+        return {**built, "reused": True, "seconds": round(time.perf_counter() - started, 3)}
     horizon = timedelta(hours=horizon_hours)
     machines = lake.read_table(s.table_uri("machines"), s)
     work_orders = lake.read_table(s.table_uri("work_orders"), s)
@@ -238,19 +354,10 @@ def build_training_set(
             f"no labelled hours in {start}..{end}: labels need {horizon_hours} h of curated work"
             f" orders after each hour (curated until {known_until})"
         )
-    frame = historical_features(entity_df, store or get_store(s))
+    frame = historical_features(entity_df, fs)
     table = pa.Table.from_pandas(frame, preserve_index=False)
 
     version = _next_version(s)
-    sources = {
-        name: {
-            "version": e.version,
-            "interval_start": e.interval_start,
-            "interval_end": e.interval_end,
-        }
-        for name, e in manifest.latest(s.manifest_path).items()
-        if name in SOURCE_TABLES
-    }
     feature_names = [c for c in frame.columns if c not in ("machine_id", EVENT_TIMESTAMP, LABEL)]
     metadata = {
         "name": "training_set",
@@ -272,8 +379,12 @@ def build_training_set(
         # Flat dataset -> version map, what a training run records as its lineage.
         "lineage": {name: src["version"] for name, src in sources.items()},
         "row_count": table.num_rows,
+        "row_group_rows": row_group_rows(table.num_rows, s.training_workers),
+        "content_key": key,
+        "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(),
         "run_id": run_id,
+        "reused": False,
     }
     path = _write(s, version, table, metadata)
     metadata["path"] = path
@@ -288,7 +399,14 @@ def build_training_set(
             row_count=table.num_rows,
             stats={
                 k: metadata[k]
-                for k in ("path", "positives", "feature_service", "sources", "sha256")
+                for k in (
+                    "path",
+                    "positives",
+                    "feature_service",
+                    "sources",
+                    "sha256",
+                    "content_key",
+                )
             },
             run_id=run_id,
         ),
@@ -302,11 +420,14 @@ def _write(settings: Settings, version: int, table: pa.Table, metadata: dict[str
 
     root = settings.training_sets_uri.rstrip("/")
     name = f"v{version:04d}"
+    group_rows = int(metadata["row_group_rows"])
     if "://" in root and not root.startswith("file://"):
         from pyarrow import fs
 
         filesystem, base = fs.FileSystem.from_uri(f"{root}/{name}")
-        pq.write_table(table, f"{base}/data.parquet", filesystem=filesystem)
+        pq.write_table(
+            table, f"{base}/data.parquet", filesystem=filesystem, row_group_size=group_rows
+        )
         metadata["sha256"] = None
         with filesystem.open_output_stream(f"{base}/metadata.json") as out:
             out.write(json.dumps(metadata, indent=2, default=str).encode())
@@ -317,7 +438,7 @@ def _write(settings: Settings, version: int, table: pa.Table, metadata: dict[str
     tmp = final.with_name(f".{name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    pq.write_table(table, tmp / "data.parquet")
+    pq.write_table(table, tmp / "data.parquet", row_group_size=group_rows)
     metadata["sha256"] = hashlib.sha256((tmp / "data.parquet").read_bytes()).hexdigest()
     (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
     os.replace(tmp, final)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -149,11 +150,108 @@ def test_a_training_set_is_versioned_with_its_sources(features_home):
     # Every row's label window lies inside the curated data.
     assert frame["event_timestamp"].max() <= _ts("2026-10-04 00:00")
 
-    second = build_training_set(D1, D2, settings=s)
-    assert second["version"] == 2 and second["sha256"] == first["sha256"]
     entries = manifest.history(s.manifest_path, "training_set")
-    assert [e.version for e in entries] == [1, 2]
+    assert [e.version for e in entries] == [1]
     assert entries[0].stats["sources"] == meta["sources"]
+    assert entries[0].stats["content_key"] == meta["content_key"] == first["content_key"]
+
+
+def _files(root) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def test_a_retried_build_reuses_its_version_and_writes_nothing(features_home):
+    """Same window, same dataset versions, same definitions: the version built before, no new
+    files, no new manifest entry; and the training run it plans has the same Ray run name, so
+    a retried training resumes from its checkpoints."""
+    from ml_tasks.training import pipeline, spec
+
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    store.apply_definitions(s)
+    first = build_training_set(D1, D2, settings=s, run_id="run_1")
+    assert first["reused"] is False
+    before = _files(Path(s.training_sets_uri)), manifest.history(s.manifest_path)
+
+    again = build_training_set(D1, D2, settings=s, run_id="run_1")
+    assert again["reused"] is True
+    assert (again["version"], again["path"], again["sha256"]) == (
+        first["version"],
+        first["path"],
+        first["sha256"],
+    )
+    assert (_files(Path(s.training_sets_uri)), manifest.history(s.manifest_path)) == before
+
+    def run_name(built: dict) -> str:
+        ref = pipeline.as_ref(built)
+        return spec.run_name("run_1", ref.version, spec.TrainConfig().fingerprint(ref.features))
+
+    assert run_name(again) == run_name(first)
+
+
+def test_another_window_or_a_new_dataset_version_builds_a_new_version(features_home):
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    store.apply_definitions(s)
+    first = build_training_set(D1, D2, settings=s)
+    other_window = build_training_set(D1, D3, settings=s)
+    assert other_window["version"] == first["version"] + 1 and not other_window["reused"]
+    # A new write of a source table (same rows or not): the set is built again.
+    telemetry = manifest.latest(s.manifest_path)["telemetry"]
+    manifest.record(
+        s.manifest_path,
+        manifest.DatasetVersion(
+            table_name="telemetry",
+            version=telemetry.version + 1,
+            interval_start=telemetry.interval_start,
+            interval_end=telemetry.interval_end,
+            row_count=telemetry.row_count,
+            run_id="new_landing",
+        ),
+    )
+    rebuilt = build_training_set(D1, D2, settings=s)
+    assert rebuilt["version"] == other_window["version"] + 1 and not rebuilt["reused"]
+    assert rebuilt["content_key"] != first["content_key"]
+    assert rebuilt["sources"]["telemetry"]["version"] == telemetry.version + 1
+    # ... and that new version is what a retry of this build finds.
+    assert build_training_set(D1, D2, settings=s)["version"] == rebuilt["version"]
+
+
+def test_row_groups_let_each_ray_worker_read_only_its_share(features_home, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from ml_tasks.features import training
+    from ml_tasks.training import data, pipeline
+    from ml_tasks.training.spec import SplitSpec
+
+    assert training.row_group_rows(72_000, 1) == 2_250  # 32 groups: 4 planned workers x 8
+    assert training.row_group_rows(72_000, 8) == 1_125
+    assert training.row_group_rows(500, 2) == training.MIN_GROUP_ROWS
+
+    # The fixture's set is small: smaller groups so it has several.
+    monkeypatch.setattr(training, "MIN_GROUP_ROWS", 16)
+    s = features_home
+    compute_features(D1, date(2026, 10, 4), settings=s)
+    store.apply_definitions(s)
+    built = build_training_set(D1, D2, settings=s)
+    group = built["row_group_rows"]
+    meta = pq.ParquetFile(f"{built['path']}/data.parquet").metadata
+    assert meta.num_row_groups == -(-built["rows"] // group) > 8
+    assert all(meta.row_group(i).num_rows <= group for i in range(meta.num_row_groups))
+
+    ref = pipeline.as_ref(built)
+    # Validation from the last quarter of the window (assign_rows reads only its start).
+    valid_start_us = int(_ts("2026-10-02 12:00").timestamp() * 1e6)
+    split = SplitSpec(0, valid_start_us, valid_start_us, valid_start_us * 2, 0, 0, 0, 0, 0)
+    groups = data.row_groups(ref.path, ref.timestamp)
+    workers = 2
+    for rank in range(workers):
+        read = {g.index for g, _, _ in data.assign_rows(groups, split, rank, workers)}
+        rows_read = sum(g.rows for g in groups if g.index in read)
+        # Its half of the rows, plus at most one partial group at each end of each range
+        # (training-period groups and validation-period groups).
+        assert rows_read <= built["rows"] / workers + 4 * group, (rank, rows_read)
+        assert len(read) < meta.num_row_groups
 
 
 def test_a_range_without_known_labels_is_refused(features_home):
