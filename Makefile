@@ -8,10 +8,13 @@ REQUIREMENTS := $(VENV)/.requirements
 STAMP := $(VENV)/.installed
 FROM ?= 2026-10-01
 TO ?= 2026-10-03
+# make train's window: the demo data's weeks before the simulated drift on plant P2.
+START ?= 2026-10-01
+END ?= 2026-10-23
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint unit component integration ui backfill bench status clean evaluate history rollback \
-	search index-status index-rollback mlflow-ui serve
+	search index-status index-rollback mlflow-ui serve train promote
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -85,8 +88,14 @@ bench: $(STAMP) ## Benchmarks (ratios against baselines run side by side)
 	$(PY) bench/drift.py
 	$(PY) bench/embeddings.py
 
+train: $(STAMP) ## Train failure_model on Ray and register it as the challenger [START=YYYY-MM-DD END=YYYY-MM-DD WORKERS=N ROUNDS=N]
+	$(PY) -m ml_tasks train --start $(START) --end $(END) $(if $(WORKERS),--workers $(WORKERS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
 evaluate: $(STAMP) ## Evaluate the challenger against the champion and print the gate decision [VERSION=N]
 	$(PY) -m ml_tasks evaluate --model failure_model $(if $(VERSION),--version $(VERSION))
+
+promote: $(STAMP) ## Release the challenger: gates, then shadow -> canary -> flip [VERSION=N STEPS=10,50,100 REASON="..."]
+	$(PY) -m ml_tasks promote --model failure_model $(if $(VERSION),--version $(VERSION)) $(if $(STEPS),--canary-steps $(STEPS)) $(if $(REASON),--reason "$(REASON)")
 
 history: $(STAMP) ## Audit history of failure_model's aliases [ON=YYYY-MM-DD]
 	$(PY) -m ml_tasks history --model failure_model $(if $(ON),--on $(ON))

@@ -81,6 +81,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return run_evaluate(args)
 
 
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from ml_tasks.release.promote_cli import run
+
+    return run(args)
+
+
 def _cmd_history(args: argparse.Namespace) -> int:
     from ml_tasks.release.cli import run_history
 
@@ -171,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release_cli.add_evaluate_arguments(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    from ml_tasks.release import promote_cli
+
+    promote = sub.add_parser(
+        "promote",
+        help="release a version as promote_model does: gates, then shadow -> canary -> flip",
+    )
+    promote_cli.add_arguments(promote)
+    promote.set_defaults(func=_cmd_promote)
 
     history = sub.add_parser(
         "history", help="audit history of a model's aliases (which version was champion when)"

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ml_tasks.training import pipeline
     from ml_tasks.training.data import TrainingDataError
     from ml_tasks.training.spec import TrainingSetRef
+    from ml_tasks.training.trigger import MANUAL, TrainingTrigger
 
     if args.plan:
         result = pipeline.train(pipeline.load_plan(args.plan))
@@ -82,6 +83,14 @@ def run(args: argparse.Namespace) -> int:
         print("error: give --start and --end, --training-set or --plan", file=sys.stderr)
         return 2
     window = f"{args.start}_{args.end}" if args.start else training_set.version  # type: ignore[union-attr]
+    trigger = None
+    if args.start and args.end:
+        trigger = TrainingTrigger(
+            reason=MANUAL,
+            start=args.start.isoformat(),
+            end=args.end.isoformat(),
+            days=(args.end - args.start).days + 1,
+        )
     overrides: dict[str, Any] = {
         "workers": args.workers,
         "cpus_per_worker": args.cpus_per_worker,
@@ -96,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             args.end,
             run_id=args.run_id or f"cli__{window}",
             training_set=training_set,
+            trigger=trigger,
             **overrides,
         )
     except (TrainingDataError, RuntimeError) as err:
