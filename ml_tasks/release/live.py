@@ -9,8 +9,11 @@ numbers are read from the rows since the stage (or canary step) began:
 - the candidate's error rate: its 5xx answers plus the mirrors it failed to score, over
   everything it was asked;
 - agreement with the champion on the *same* requests (rows with ``shadow_outcome ==
-  "scored"``): mean and max |score difference|, and the alert disagreement
-  ``1 - |both alert| / |either alerts|``, as the offline shadow replay measures it.
+  "scored"``): mean and max |score difference| over the answers, and the alert disagreement
+  ``1 - |both alert| / |either alerts|`` over the distinct machines (a machine asked about
+  fifty times is still one alert), as the offline shadow replay measures it. With fewer
+  alerting machines than the policy's ``min_alert_machines`` the disagreement is reported but
+  not judged: two alerts that differ say nothing about a model.
 
 :func:`decide_shadow` and :func:`decide_canary` turn the numbers into a :class:`LiveDecision`
 with one :class:`~ml_tasks.release.gates.Check` per rule of the policy's ``release.live``
@@ -55,9 +58,11 @@ class Agreement:
     pairs: int
     mean_abs_score_difference: float | None
     max_abs_score_difference: float | None
+    # Distinct machines (their latest pair) where each model alerts, both do, either does.
     alerts_candidate: int
     alerts_champion: int
     alerts_both: int
+    alert_machines: int
     alert_disagreement: float | None
 
 
@@ -163,33 +168,36 @@ def alias_traffic(rows: dict[str, Any], alias: str) -> AliasTraffic:
 
 
 def agreement(
-    candidate: Any, champion: Any, candidate_alert: Any, champion_alert: Any
+    candidate: Any,
+    champion: Any,
+    candidate_alert: Any,
+    champion_alert: Any,
+    machines: Any,
 ) -> Agreement:
-    """Score and alert agreement of paired answers (alerts: None where a model had no
-    threshold; those pairs are left out of the alert numbers)."""
+    """Score agreement of paired answers, alert agreement of the machines they are about
+    (alerts: None where a model had no threshold; those pairs are left out of the alerts)."""
     import numpy as np
 
     a = np.asarray(candidate, dtype="float64")
     b = np.asarray(champion, dtype="float64")
     diff = np.abs(a - b)
-    known = np.array(
-        [
-            x is not None and y is not None
-            for x, y in zip(candidate_alert, champion_alert, strict=True)
-        ],
-        dtype=bool,
-    )
-    ca = np.array([bool(x) for x in candidate_alert], dtype=bool) & known
-    cb = np.array([bool(y) for y in champion_alert], dtype=bool) & known
-    union, both = int((ca | cb).sum()), int((ca & cb).sum())
+    latest: dict[str, tuple[bool, bool]] = {}
+    for machine, x, y in zip(machines, candidate_alert, champion_alert, strict=True):
+        if x is not None and y is not None:
+            latest[str(machine)] = (bool(x), bool(y))
+    ca = sum(1 for x, _ in latest.values() if x)
+    cb = sum(1 for _, y in latest.values() if y)
+    both = sum(1 for x, y in latest.values() if x and y)
+    union = sum(1 for x, y in latest.values() if x or y)
     return Agreement(
         pairs=len(a),
         mean_abs_score_difference=float(diff.mean()) if len(a) else None,
         max_abs_score_difference=float(diff.max()) if len(a) else None,
-        alerts_candidate=int(ca.sum()),
-        alerts_champion=int(cb.sum()),
+        alerts_candidate=ca,
+        alerts_champion=cb,
         alerts_both=both,
-        alert_disagreement=(1.0 - both / union) if union else (0.0 if known.any() else None),
+        alert_machines=union,
+        alert_disagreement=(1.0 - both / union) if union else (0.0 if latest else None),
     )
 
 
@@ -198,7 +206,14 @@ def _columns(table: Any) -> dict[str, Any]:
     import numpy as np
 
     out: dict[str, Any] = {}
-    for name in ("alias", "model_version", "shadow_alias", "shadow_version", "shadow_outcome"):
+    for name in (
+        "alias",
+        "model_version",
+        "shadow_alias",
+        "shadow_version",
+        "shadow_outcome",
+        "machine_id",
+    ):
         out[name] = np.array(table.column(name).to_pylist(), dtype=object)
     for name in ("shadow_alert", "alert"):
         out[name] = np.array(table.column(name).to_pylist(), dtype=object)
@@ -268,7 +283,13 @@ def live_numbers(
         candidate_errors=errors,
         candidate_attempts=attempts,
         mirrors=mirrors,
-        agreement=agreement(candidate, champion, candidate_alert, champion_alert),
+        agreement=agreement(
+            candidate,
+            champion,
+            candidate_alert,
+            champion_alert,
+            list(rows["machine_id"][forward]) + list(rows["machine_id"][backward]),
+        ),
     )
 
 
@@ -337,9 +358,32 @@ def _count(metric: str, have: int, need: int, what: str) -> Check:
     )
 
 
-def _ready(numbers: LiveNumbers, need: int) -> bool:
-    """Enough answers; or enough attempts that a candidate failing them is judged now."""
-    return numbers.candidate_answers >= need or numbers.candidate_attempts >= need
+def _alert_check(agree: Agreement, limit: float, live: LivePolicy, who: str) -> Check:
+    metric = "alert_disagreement"
+    shared = (
+        f"{who} vs champion: {agree.alerts_both} alerting machines shared of "
+        f"{agree.alerts_candidate} / {agree.alerts_champion}"
+    )
+    if agree.alert_machines < live.min_alert_machines:
+        return Check(
+            "max",
+            metric,
+            agree.alert_disagreement,
+            None,
+            limit,
+            True,
+            f"{metric}: not judged, {agree.alert_machines} alerting machine(s) < "
+            f"{live.min_alert_machines} ({shared})",
+        )
+    return _bound(metric, agree.alert_disagreement, limit, f"({shared})")
+
+
+def _ready(numbers: LiveNumbers, need: int, live: LivePolicy) -> bool:
+    """Enough answers; or, for a candidate that fails, enough attempts to judge that now."""
+    if numbers.candidate_answers >= need:
+        return True
+    failing = (numbers.error_rate or 0.0) > live.max_error_rate
+    return failing and numbers.candidate_attempts >= need
 
 
 def decide_shadow(
@@ -361,16 +405,8 @@ def decide_shadow(
     ]
     limit = policy.release.shadow.max_alert_disagreement
     if limit is not None:
-        checks.append(
-            _bound(
-                "alert_disagreement",
-                agree.alert_disagreement,
-                limit,
-                f"shadow vs champion ({agree.alerts_both} alerts shared of "
-                f"{agree.alerts_candidate} / {agree.alerts_champion})",
-            )
-        )
-    ready = _ready(numbers, need)
+        checks.append(_alert_check(agree, limit, live, "shadow"))
+    ready = _ready(numbers, need, live)
     return LiveDecision(
         stage=SHADOW,
         step=None,
@@ -458,15 +494,9 @@ def decide_canary(
             live.max_mean_abs_score_difference,
             f"canary vs champion on {agree.pairs} shared requests",
         ),
-        _bound(
-            "alert_disagreement",
-            agree.alert_disagreement,
-            live.max_alert_disagreement,
-            f"canary vs champion ({agree.alerts_both} alerts shared of "
-            f"{agree.alerts_candidate} / {agree.alerts_champion})",
-        ),
+        _alert_check(agree, live.max_alert_disagreement, live, "canary"),
     ]
-    ready = _ready(numbers, need)
+    ready = _ready(numbers, need, live)
     return LiveDecision(
         stage=CANARY,
         step=percent,

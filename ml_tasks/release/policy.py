@@ -157,8 +157,10 @@ class LivePolicy:
     p99_latency_floor_ms: float = 20.0
     # Mean |canary score - champion score| on the same requests (mirrored answers).
     max_mean_abs_score_difference: float = 0.1
-    # 1 - |both alert| / |either alerts| on the same requests (as the offline shadow measures).
+    # 1 - |both alert| / |either alerts| over the machines of the same requests (as the offline
+    # shadow measures it), judged only once this many machines alerted on either side.
     max_alert_disagreement: float = 0.9
+    min_alert_machines: int = 10
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,7 @@ def validate(policy: PromotionPolicy) -> None:
             if value is not None and value < 0:
                 problems.append(f"gates.metrics.{rule.metric}.{k} must be >= 0")
     live = policy.release.live
-    for name in ("min_shadow_answers", "min_canary_answers"):
+    for name in ("min_shadow_answers", "min_canary_answers", "min_alert_machines"):
         if getattr(live, name) < 1:
             problems.append(f"release.live.{name} must be >= 1")
     for name in ("wait_seconds", "max_p99_latency_ratio"):

@@ -231,3 +231,17 @@ def test_the_shipped_live_policy_is_complete():
     assert POLICY.release.live == LivePolicy(**vars(POLICY.release.live))
     assert POLICY.release.live.min_canary_answers >= 100
     assert 0 < POLICY.release.live.max_error_rate < 0.05
+
+
+def test_alert_disagreement_counts_machines_and_needs_enough_of_them():
+    # Five machines asked about 50 times each, every answer disagreeing: five machines, not 250
+    # alerts, and fewer than min_alert_machines: reported, not judged.
+    rows = canary_rows(250, alerts=[(i, (True, False)) for i in range(250)])
+    for i, row in enumerate(rows):
+        row["machine_id"] = f"C-{i % 5:04d}"
+    d = canary(rows)
+    agreement = d.numbers.agreement
+    assert agreement.alert_machines == 5 and agreement.alert_disagreement == pytest.approx(1)
+    check = next(c for c in d.checks if c.metric == "alert_disagreement")
+    assert check.passed and "not judged, 5 alerting machine(s) < 10" in check.message
+    assert failed(canary(rows, policy(min_alert_machines=5))) == {"alert_disagreement"}
