@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +42,14 @@ class ServingStack:
             release_history_uri=str(folder / "history"),
             lake_uri=str(folder / "lake"),
             **changes,
+        )
+
+    def own_store(self, folder: Path, **changes: Any) -> Any:
+        """Settings like :meth:`fresh` on a copy of the online store the test may break."""
+        repo = folder / "feature_repo"
+        shutil.copytree(self.settings.feature_repo_dir, repo)
+        return self.fresh(
+            folder, feature_repo_dir=repo, feast_registry=str(repo / "registry.db"), **changes
         )
 
 

@@ -189,6 +189,11 @@ class Gateway:
     # -- the slot table ----------------------------------------------------------------------
 
     @property
+    def loader(self) -> SlotLoader | None:
+        """What reads the registry (None before :meth:`start`)."""
+        return self._loader
+
+    @property
     def table(self) -> SlotTable:
         """The slot table requests read now."""
         return self._table

@@ -8,6 +8,7 @@ keeps tests and several gateways in one process apart; ``/metrics`` renders :met
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -126,8 +127,11 @@ class GatewayMetrics:
     def set_slots(self, slots: Mapping[str, str], canary_ratio: float) -> None:
         """The loaded slots (alias -> version) and the canary's share, after a swap."""
         wanted = set(slots.items())
-        for labels in self._active - wanted:
-            self.active_model.remove(*labels)
+        with warnings.catch_warnings():
+            # It warns whenever PROMETHEUS_MULTIPROC_DIR is set; values here are in memory.
+            warnings.simplefilter("ignore", UserWarning)
+            for labels in self._active - wanted:
+                self.active_model.remove(*labels)
         for alias, version in wanted:
             self.active_model.labels(alias, version).set(1)
         self._active = wanted
