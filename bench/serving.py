@@ -93,7 +93,9 @@ class LoadResult:
     lag: list[float] = field(default_factory=list)  # actual send - intended send
     statuses: Counter = field(default_factory=Counter)  # HTTP status, "timeout", "connection"
     versions: Counter = field(default_factory=Counter)  # model_version named by the answers
-    first_version_at: dict[str, float] = field(default_factory=dict)
+    first_version_at: dict[str, float] = field(default_factory=dict)  # intended send, s
+    last_version_at: dict[str, float] = field(default_factory=dict)
+    snapshots: list[Any] = field(default_factory=list)  # ``snapshot()`` before and after
     elapsed: float = 0.0
     client_cpu_s: float = 0.0
     server_cpu_s: float | None = None
@@ -238,11 +240,14 @@ async def open_loop(
                 for version in version_of(body):
                     result.versions[version] += 1
                     result.first_version_at.setdefault(version, intended - t0)
+                    result.last_version_at[version] = intended - t0
 
     async def event(offset: float, action: Callable[[], Any]) -> None:
         await asyncio.sleep(max(0.0, t0 + offset - clock()))
-        result.marks[getattr(action, "__name__", "event")] = clock() - t0
+        name = getattr(action, "__name__", "event")
+        result.marks[name] = clock() - t0
         await action()
+        result.marks[f"{name}_done"] = clock() - t0
 
     tasks = [asyncio.ensure_future(worker(conn)) for conn in pool]
     tasks += [asyncio.ensure_future(event(offset, action)) for offset, action in events or []]
@@ -568,16 +573,24 @@ def measure(
     rate: float,
     seconds: float,
     label: str,
+    snapshot: Callable[[], Any] | None = None,
     **kwargs: Any,
 ) -> LoadResult:
-    """One open-loop run against ``server`` with its CPU use; a short warm-up first."""
+    """One open-loop run against ``server`` with its CPU use; a short warm-up first.
+
+    ``snapshot`` (a callable) is called after the warm-up and after the run; its two answers
+    land in ``result.snapshots`` (the gateway's shadow counters).
+    """
     import uvloop
 
     async def both() -> LoadResult:
         await open_loop(HOST, server.port, requests, rate, min(WARMUP_S, seconds), label="warm-up")
+        before = snapshot() if snapshot else None
         cpu0 = server.cpu_seconds()
         result = await open_loop(HOST, server.port, requests, rate, seconds, label=label, **kwargs)
         result.server_cpu_s = server.cpu_seconds() - cpu0
+        if snapshot:
+            result.snapshots = [before, snapshot()]
         return result
 
     result = uvloop.run(both())
@@ -691,9 +704,9 @@ def run_gateway(
 ) -> None:
     """The floor and the gateway rate by rate, shadow on, the flip, then Ray Serve."""
     registry = Registry(env)
-    champion = registry.initial["aliases"].get("champion")
-    others = [v for v in registry.initial["versions"] if v != champion]
-    if champion is None or not others:
+    champion = str(registry.initial["aliases"].get("champion"))
+    others = [str(v) for v in registry.initial["versions"] if str(v) != champion]
+    if champion == "None" or not others:
         raise SystemExit("the home needs a champion and a second version")
     second = others[-1]
     print(f"{len(machines)} machines; champion v{champion}, second version v{second}", flush=True)
@@ -720,7 +733,6 @@ def run_gateway(
                 gateway, requests, rate, args.seconds, "gateway", version_of=answer_versions
             )
         registry.move(set_={"shadow": second}, reload=url)
-        before = shadow_outcomes(port)
         shadow = measure(
             gateway,
             requests,
@@ -728,8 +740,9 @@ def run_gateway(
             args.seconds,
             f"gateway, shadow v{second}",
             version_of=answer_versions,
+            snapshot=lambda: shadow_outcomes(port),
         )
-        after = shadow_outcomes(port)
+        before, after = shadow.snapshots
         mirrored = {k: int(after.get(k, 0) - before.get(k, 0)) for k in after}
         registry.move(delete=("shadow",), reload=url)
 
@@ -838,8 +851,11 @@ def report(
         f"errors {flipped.errors}: {verdict(flipped.errors == 0)}"
     )
     first = flipped.first_version_at.get(second)
+    last = flipped.last_version_at.get(champion)
     print(
-        f"    answers by version {answers}; first v{second} answer sent at "
+        f"    answers by version {answers}; the flip (alias moves + reload) took "
+        f"{flipped.marks['flip_done'] - at:.2f} s; last v{champion} answer sent at "
+        f"{'-' if last is None else f'{last:.2f} s'}, first v{second} at "
         f"{'-' if first is None else f'{first:.2f} s'}"
     )
     for rate, result in ray.items():
