@@ -280,3 +280,21 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise RayServiceManifestError("invalid RayService manifest:\n  " + "\n  ".join(problems))
     return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ml_tasks.serving.rayservice_manifest [FILE]``: check a RayService offline."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else RAYSERVICE_MANIFEST
+    problems = manifest_problems(load_manifest(path))
+    for problem in problems:
+        print(f"{path}: {problem}")
+    if not problems:
+        print(f"{path}: valid RayService (CRD schema, Serve config, pod templates, policy)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -162,3 +162,16 @@ def test_strict_leaves_maps_and_preserved_objects_open():
         "closed: Additional properties are not allowed ('b' was unexpected)"
     ]
     assert "additionalProperties" not in schema["properties"]["closed"]  # the input is untouched
+
+
+def test_the_command_line_check_names_each_problem(shipped, tmp_path, capsys):
+    assert manifest.main([]) == 0
+    assert "valid RayService" in capsys.readouterr().out
+    body = copy.deepcopy(shipped)
+    set_path(body, ("spec", "upgradeStrategy", "type"), "None")
+    set_path(body, (*WC, "image"), "ghcr.io/ml-platform/ml-platform")
+    broken = tmp_path / "rayservice.yaml"
+    broken.write_text(yaml.safe_dump(body))
+    assert manifest.main([str(broken)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all(line.startswith(f"{broken}: ") for line in out)
