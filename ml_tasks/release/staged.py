@@ -63,10 +63,8 @@ LIVE = live_walk.LIVE
 
 def release_gateway(settings: Settings) -> str | None:
     """The running gateway a release acts on (None: none configured or found: offline)."""
-    try:
-        from ml_tasks.serving.discovery import gateway_url
-    except ImportError:  # discovery not there: only an explicitly configured gateway counts
-        return settings.gateway_url or None
+    from ml_tasks.serving.discovery import gateway_url
+
     return gateway_url(settings)
 
 
