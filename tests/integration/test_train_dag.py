@@ -132,3 +132,71 @@ def test_a_failed_training_attempt_is_retried_and_resumes_from_its_checkpoint(
     model = mlflow.pyfunc.load_model("models:/failure_model@challenger")
     predictions = model.predict(data.input_example(plan.training_set, list(plan.features), 20))
     assert len(predictions) == 20
+
+
+@pytest.fixture
+def drift_alarm_run(monkeypatch):
+    """The next ``dag.test()`` run consumes a ``drift_alarm`` event, as a run the scheduler
+    creates for the asset would: the event is posted the way the REST API posts one
+    (``register_asset_change``) and attached to the run's consumed events."""
+    from airflow.models import dagrun
+
+    from ml_platform_airflow.assets import DRIFT_ALARM
+
+    extra = {
+        "interval": "2026-10-24",
+        "model_name": "failure_model",
+        "model_version": "1",
+        "kinds": ["feature_drift"],
+        "reasons": ["feature drift in plant_id=P2: 30% of columns drifted"],
+        "drifted_columns": {"plant_id=P2": ["temperature_c_mean_1h", "power_kw_mean_24h"]},
+        "report_dir": "/reports/drift/2026-10-24/failure_model-v1",
+    }
+    original = dagrun.get_or_create_dagrun
+
+    def with_alarm(**kwargs):
+        from airflow.assets.manager import asset_manager
+        from airflow.models.asset import AssetModel
+
+        session = kwargs["session"]
+        run = original(**kwargs)
+        asset = session.query(AssetModel).filter(AssetModel.uri == DRIFT_ALARM.uri).one()
+        event = asset_manager.register_asset_change(
+            asset=asset, extra=extra, session=session, source_is_api=True, api_user_teams=set()
+        )
+        run.consumed_asset_events.append(event)
+        session.commit()
+        return run
+
+    monkeypatch.setattr(dagrun, "get_or_create_dagrun", with_alarm)
+    return extra
+
+
+def test_a_drift_alarm_trains_on_the_window_ending_on_its_day_and_is_recorded(
+    train_dag, synthetic_features, drift_alarm_run, platform_home, monkeypatch
+):
+    monkeypatch.setenv("PLATFORM_RAY_NUM_CPUS", "2")
+    run = train_dag.test(
+        logical_date=interval_run_time(date(2026, 11, 30)),  # "now": long after the alarm's day
+        run_conf={"window_days": 14, "rounds": 5, "early_stopping_rounds": 0, "mode": "local"},
+    )
+    assert str(run.state) == "success"
+    # The window ends on the alarm's day, 14 days back: not the day before the run.
+    assert synthetic_features == [(date(2026, 10, 11), date(2026, 10, 24), run.run_id)]
+
+    from mlflow import MlflowClient
+
+    from ml_tasks.registry.models import get_version
+
+    client = MlflowClient(platform_home.mlflow_tracking_uri, platform_home.mlflow_registry_uri)
+    version = client.get_model_version_by_alias("failure_model", "challenger")
+    tags = version.tags
+    assert tags["trigger.reason"] == "drift_alarm"
+    assert tags["trigger.window"] == "2026-10-11..2026-10-24"
+    assert (tags["trigger.alarm.day"], tags["trigger.alarm.plants"]) == ("2026-10-24", "P2")
+    assert tags["trigger.alarm.columns"] == "power_kw_mean_24h,temperature_c_mean_1h"
+    assert tags["trigger.alarm.kinds"] == "feature_drift"
+    lineage = get_version("failure_model", version.version, settings=platform_home).lineage
+    [alarm] = lineage["trigger"]["alarms"]
+    assert alarm["slices"] == ["plant_id=P2"] and alarm["model_version"] == "1"
+    assert lineage["trigger"]["description"].startswith("drift alarm of 2026-10-24")
