@@ -378,12 +378,34 @@ def _alert_check(agree: Agreement, limit: float, live: LivePolicy, who: str) -> 
     return _bound(metric, agree.alert_disagreement, limit, f"({shared})")
 
 
-def _ready(numbers: LiveNumbers, need: int, live: LivePolicy) -> bool:
-    """Enough answers; or, for a candidate that fails, enough attempts to judge that now."""
-    if numbers.candidate_answers >= need:
-        return True
+def _decision(
+    stage: str,
+    step: int | None,
+    numbers: LiveNumbers,
+    checks: list[Check],
+    live: LivePolicy,
+    model_name: str,
+    champion_version: str | None,
+    needs: str,
+) -> LiveDecision:
+    """The verdict once the step has seen enough: enough answers or, for a candidate that
+    fails, enough attempts to judge that now (``needs``: what it waits for until then)."""
+    need = live.min_shadow_answers if stage == SHADOW else live.min_canary_answers
     failing = (numbers.error_rate or 0.0) > live.max_error_rate
-    return failing and numbers.candidate_attempts >= need
+    ready = numbers.candidate_answers >= need or (failing and numbers.candidate_attempts >= need)
+    return LiveDecision(
+        stage=stage,
+        step=step,
+        model_name=model_name,
+        version=numbers.version,
+        champion_version=champion_version,
+        ready=ready,
+        passed=ready and all(c.passed for c in checks),
+        checks=tuple(checks),
+        numbers=numbers,
+        waiting_for=None if ready else f"{needs} ({numbers.candidate_answers} so far)",
+        policy=asdict(live),
+    )
 
 
 def decide_shadow(
@@ -406,21 +428,15 @@ def decide_shadow(
     limit = policy.release.shadow.max_alert_disagreement
     if limit is not None:
         checks.append(_alert_check(agree, limit, live, "shadow"))
-    ready = _ready(numbers, need, live)
-    return LiveDecision(
-        stage=SHADOW,
-        step=None,
-        model_name=model_name,
-        version=numbers.version,
-        champion_version=champion_version,
-        ready=ready,
-        passed=ready and all(c.passed for c in checks),
-        checks=tuple(checks),
-        numbers=numbers,
-        waiting_for=None
-        if ready
-        else f"{need} mirrored answers scored by the shadow ({numbers.candidate_answers} so far)",
-        policy=asdict(live),
+    return _decision(
+        SHADOW,
+        None,
+        numbers,
+        checks,
+        live,
+        model_name,
+        champion_version,
+        f"{need} mirrored answers scored by the shadow",
     )
 
 
@@ -496,19 +512,13 @@ def decide_canary(
         ),
         _alert_check(agree, live.max_alert_disagreement, live, "canary"),
     ]
-    ready = _ready(numbers, need, live)
-    return LiveDecision(
-        stage=CANARY,
-        step=percent,
-        model_name=model_name,
-        version=numbers.version,
-        champion_version=champion_version,
-        ready=ready,
-        passed=ready and all(c.passed for c in checks),
-        checks=tuple(checks),
-        numbers=numbers,
-        waiting_for=None
-        if ready
-        else f"{need} answers by the canary ({numbers.candidate_answers} so far)",
-        policy=asdict(live),
+    return _decision(
+        CANARY,
+        percent,
+        numbers,
+        checks,
+        live,
+        model_name,
+        champion_version,
+        f"{need} answers by the canary",
     )
