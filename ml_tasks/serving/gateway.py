@@ -237,7 +237,12 @@ class Gateway:
                     after.canary_percent,
                 )
             if after.champion is None:
-                self._last_error = f"{self.model_name} has no loadable champion"
+                refused = [r for r in self._loader.refused.values() if r.alias == CHAMPION]
+                self._last_error = (
+                    f"champion refused: {refused[0].reason}"
+                    if refused
+                    else f"no alias {CHAMPION} on {self.model_name} in the registry"
+                )
         return {
             "reason": reason,
             "changed": changed,

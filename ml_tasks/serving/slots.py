@@ -171,6 +171,9 @@ class SlotLoader:
                     models[alias] = kept
                 if refusal is not None:
                     refused.append(refusal)
+        named = set(aliases.values())
+        for version in [v for v in self.refused if v not in named]:
+            del self.refused[version]  # no alias asks for it any more: nothing to report
         table = SlotTable(models=models, canary_percent=percent, aliases_read_at=read_at)
         return TableRead(table=table, loaded=tuple(loaded), refused=tuple(refused))
 

@@ -172,3 +172,24 @@ def test_a_tampered_model_is_refused_and_serving_continues(stack, tmp_path):
         # Files restored: an admin reload retries and loads it.
         assert gw.reload("admin")["after"] == {"champion": reg.good}
         assert gw.status()["refused"] == []
+
+
+def test_a_version_without_its_digest_is_refused_and_no_champion_is_not_ready(stack, tmp_path):
+    from ml_tasks.registry.digest import DIGEST_TAG
+
+    reg = stack.registry
+    c = client(stack.settings)
+    digest = c.get_model_version(MODEL, reg.good).tags[DIGEST_TAG]
+    set_aliases(reg, champion=reg.good)
+    c.delete_model_version_tag(MODEL, reg.good, DIGEST_TAG)
+    try:
+        with Gateway(stack.fresh(tmp_path), prediction_log=ListLog(), poll=False) as gw:
+            ready, reason = gw.readiness()
+            assert not ready and "no champion" in reason and DIGEST_TAG in reason
+            assert [r["kind"] for r in gw.status()["refused"]] == ["digest_mismatch"]
+            # The alias moves on: the refusal is no longer news.
+            set_aliases(reg, champion=reg.better)
+            assert gw.reload("poll")["after"] == {"champion": reg.better}
+            assert gw.readiness() == (True, None) and gw.status()["refused"] == []
+    finally:
+        c.set_model_version_tag(MODEL, reg.good, DIGEST_TAG, digest)
