@@ -114,3 +114,41 @@ def test_a_model_without_the_sensor_has_nothing_missing(stack, tmp_path):
             "rotation_rpm",
             "power_kw",
         }
+
+
+def test_redis_down_is_unavailable_until_it_answers(stack, tmp_path):
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.redis_fixtures import _free_port, redis_binary
+
+    set_aliases(stack.registry, champion=stack.registry.better)
+    port = _free_port()
+    settings = stack.own_store(
+        tmp_path, online_store="redis", redis_url=f"redis://127.0.0.1:{port}/0"
+    )
+    with Gateway(settings, prediction_log=ListLog(), poll=False) as gw:
+        with pytest.raises(GatewayUnavailable, match="online store unavailable"):
+            gw.predict([stack.machines[0]])
+        assert not gw.readiness()[0]
+        proc = subprocess.Popen(
+            [redis_binary(), "--port", str(port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    redis.Redis(port=port).ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            assert gw.readiness() == (True, None)
+            # An empty Redis: the store answers, the machine is unknown to it.
+            assert gw.predict([stack.machines[0]]).answers[0]["status"] == 404
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
