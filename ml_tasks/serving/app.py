@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ml_tasks.serving.protocol import (
+    BINARY_HEADER,
     MODEL_NAME,
     OUTPUTS,
     V2_INPUT,
@@ -50,6 +51,7 @@ from ml_tasks.serving.protocol import (
     parse_search_request,
     parse_v1_request,
     parse_v2_request,
+    refuse_binary_tensors,
 )
 
 if TYPE_CHECKING:
@@ -66,8 +68,14 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload, option=_DUMPS), status_code=status, media_type=_JSON)
 
 
-def error_response(status: int, error: str, detail: str, **extra: Any) -> Response:
-    return json_response({"error": error, "detail": detail, **extra}, status)
+def error_body(error: str, detail: str, *, oip: bool = False) -> dict[str, str]:
+    """``{"error": <code>, "detail": <sentence>}``; on the V2 routes ``error`` carries the
+    sentence too, since KServe and Triton clients show only the protocol's ``error`` field."""
+    return {"error": f"{error}: {detail}" if oip else error, "detail": detail}
+
+
+def error_response(status: int, error: str, detail: str, *, oip: bool = False) -> Response:
+    return json_response(error_body(error, detail, oip=oip), status)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -175,22 +183,22 @@ def create_app(
     manuals = ManualSearch(settings)
     metrics = gateway.metrics
 
-    def guarded(route: str, handler: AnyHandler) -> Handler:
-        """Turn every failure of ``handler`` into a JSON error; unexpected ones are logged."""
+    def guarded(route: str, handler: AnyHandler, *, oip: bool = False) -> Handler:
+        """Turn every failure of ``handler`` into a JSON error; unexpected ones are logged.
+        ``oip``: an Open Inference Protocol route (see :func:`error_body`)."""
 
         async def run(request: Request) -> Response:
             try:
                 response = handler(request)
                 return await response if inspect.isawaitable(response) else response
             except RequestError as err:
-                return json_response(err.body(), err.status)
+                return error_response(err.status, err.error, err.detail, oip=oip)
             except GatewayUnavailable as err:
-                return error_response(503, "unavailable", str(err))
+                return error_response(503, "unavailable", str(err), oip=oip)
             except Exception:
                 log.exception("%s %s failed", request.method, request.url.path)
-                return error_response(
-                    500, "internal_error", f"{route} failed unexpectedly; the gateway log has why"
-                )
+                detail = f"{route} failed unexpectedly; the gateway log has why"
+                return error_response(500, "internal_error", detail, oip=oip)
 
         return run
 
@@ -200,11 +208,14 @@ def create_app(
         encode: Callable[[list[dict[str, Any]], str, Any], dict[str, Any]],
     ) -> Handler:
         """A predict endpoint: parse, score, encode; one ``gateway_requests_total`` a request."""
+        oip = route == "v2"
 
         async def handler(request: Request) -> Response:
             started = time.perf_counter()
             status, alias, version = 500, "", ""
             try:
+                if oip:
+                    refuse_binary_tensors(request.headers.get(BINARY_HEADER))
                 ids, request_id, options = parse(parse_json(await read_body(request, max_body)))
                 # On the event loop, not in a thread: a prediction is ~0.4 ms of CPU (SQLite
                 # lookup, one booster call) that holds the GIL either way, and a thread hop per
@@ -216,15 +227,10 @@ def create_app(
                 alias, version = _labels(result.answers)
                 status = http_status(result.answers)
                 payload = encode(result.answers, result.request_id, options)
-                if status == 404:
-                    payload = {
-                        "error": "unknown_machine",
-                        "detail": f"no online features for machine {ids[0]!r}",
-                        **payload,
-                    }
-                elif status != 200:
-                    answer = result.answers[0]
-                    payload = {"error": "not_scored", "detail": answer.get("error"), **payload}
+                if status != 200:  # one machine, not scored (404: unknown)
+                    code = "unknown_machine" if status == 404 else "not_scored"
+                    detail = f"{ids[0]}: {result.answers[0].get('error')}"
+                    payload = {**error_body(code, detail, oip=oip), **payload}
                 return json_response(payload, status)
             except RequestError as err:
                 status = err.status
@@ -237,7 +243,7 @@ def create_app(
                     route, alias, version, status, time.perf_counter() - started
                 )
 
-        return guarded(f"POST /{route} predict", handler)
+        return guarded(f"POST /{route} predict", handler, oip=oip)
 
     def parse_v1(payload: Any) -> tuple[list[str], str | None, Any]:
         return parse_v1_request(payload, max_machines), None, None

@@ -10,9 +10,9 @@ Two request shapes reach the same :meth:`Gateway.predict`:
   with one element per machine in every output tensor (``OUTPUTS`` lists them).
 
 Every problem with a request raises :class:`RequestError` with the HTTP status, a short error
-code and a sentence naming the problem; the app turns it into ``{"error", "detail"}``. The V2
-error body of the protocol is ``{"error": "<message>"}``: clients that read only ``error`` get
-the code, the sentence is beside it.
+code and a sentence naming the problem; the app turns it into ``{"error", "detail"}`` (on the
+V2 routes ``error`` is ``"<code>: <sentence>"``: the protocol's error body is
+``{"error": "<message>"}``, and KServe and Triton clients show only that field).
 """
 
 from __future__ import annotations
@@ -78,6 +78,22 @@ def check_content_length(header: str | None, limit: int) -> None:
     if size > limit:
         raise RequestError(
             413, "body_too_large", f"the body has {size} bytes; the limit is {limit}"
+        )
+
+
+# The header of the V2 binary tensor data extension (Triton's clients send it by default).
+BINARY_HEADER = "inference-header-content-length"
+
+
+def refuse_binary_tensors(header: str | None) -> None:
+    """Refuse the binary tensor data extension with a reason: this server speaks JSON tensors."""
+    if header is not None:
+        raise RequestError(
+            400,
+            "binary_data_unsupported",
+            "binary tensor data is not supported; send JSON tensors "
+            "(tritonclient: set_data_from_numpy(..., binary_data=False) and "
+            "InferRequestedOutput(name, binary_data=False))",
         )
 
 
