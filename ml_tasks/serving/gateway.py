@@ -79,22 +79,10 @@ class _Mirror:
     features: list[dict[str, Any]]
 
 
-class _DiscardLog:
-    """Stands in for the prediction log where none can be opened (said once in the log)."""
-
-    def append(self, rows: list[dict[str, Any]]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _default_log(settings: Settings) -> PredictionLog:
-    try:
-        from ml_tasks.serving.prediction_log import PredictionLogWriter
-    except ImportError:
-        log.warning("no prediction log writer available: answers are not logged")
-        return _DiscardLog()
+    """The Delta prediction log (its pyarrow import happens here, not when the gateway loads)."""
+    from ml_tasks.serving.prediction_log import PredictionLogWriter
+
     writer: PredictionLog = PredictionLogWriter(settings)
     return writer
 
@@ -147,8 +135,8 @@ class Gateway:
         """Load the slot table (a failure leaves the gateway not ready), start the threads."""
         from ml_tasks.registry.models import client
 
-        if self._started:
-            return
+        if self._started or self._stop.is_set():
+            return  # running, or closed (a closed gateway is not restarted)
         self._started = True
         if self._prediction_log is None:
             self._prediction_log = _default_log(self.settings)
@@ -172,10 +160,19 @@ class Gateway:
 
     def close(self) -> None:
         """Stop polling, score what the mirror queue holds, flush and close the log."""
+        if self._stop.is_set():
+            return  # closed already
+        self._started = False  # new requests get GatewayUnavailable from here on
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads.clear()
+        # A request already past its check may have queued a mirror after the worker left.
+        while True:
+            try:
+                self._score_mirror(self._mirrors.get_nowait())
+            except queue.Empty:
+                break
         if self._prediction_log is not None:
             self._prediction_log.close()
 
@@ -283,7 +280,7 @@ class Gateway:
 
     def _unavailable(self, table: SlotTable) -> str | None:
         if not self._started:
-            return "gateway not started"
+            return "gateway closed" if self._stop.is_set() else "gateway not started"
         if self._registry_failures >= REGISTRY_FAILURES:
             since = self._registry_down_since.isoformat() if self._registry_down_since else "?"
             return f"registry unreachable since {since}: cannot honour an alias move or rollback"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ml_tasks.serving.gateway import Gateway, GatewayUnavailable
 from tests.release_fixtures import set_aliases
 from tests.serving_fixtures import ListLog
@@ -29,9 +31,19 @@ def test_no_champion_is_not_ready(stack, tmp_path):
     with Gateway(stack.fresh(tmp_path), prediction_log=ListLog(), poll=False) as gw:
         ready, reason = gw.readiness()
         assert not ready and "no champion" in reason
-        try:
+        with pytest.raises(GatewayUnavailable, match="no champion"):
             gw.predict([stack.machines[0]])
-        except GatewayUnavailable as err:
-            assert "no champion" in str(err)
-        else:
-            raise AssertionError("predict answered without a champion")
+
+
+def test_a_closed_gateway_answers_unavailable_and_closes_once(stack, tmp_path):
+    set_aliases(stack.registry, champion=stack.registry.better)
+    plog = ListLog()
+    gw = Gateway(stack.fresh(tmp_path), prediction_log=plog, poll=True)
+    gw.start()
+    gw.predict([stack.machines[0]])
+    gw.close()
+    gw.close()
+    assert plog.closed and len(plog.rows) == 1
+    assert gw.readiness() == (False, "gateway closed")
+    with pytest.raises(GatewayUnavailable, match="gateway closed"):
+        gw.predict([stack.machines[0]])
