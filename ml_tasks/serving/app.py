@@ -271,7 +271,10 @@ def create_app(
         return json_response(body, 200 if ok else 503)
 
     def server_metadata(_: Request) -> Response:
-        return json_response({"name": "ml-platform-gateway", "version": "2", "extensions": []})
+        from importlib.metadata import version
+
+        body = {"name": "ml-platform-gateway", "version": version("ml-platform"), "extensions": []}
+        return json_response(body)
 
     def model_metadata(_: Request) -> Response:
         slots = gateway.status().get("slots", {})

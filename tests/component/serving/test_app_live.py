@@ -204,3 +204,32 @@ def test_sigterm_stops_ml_tasks_serve_gracefully_with_every_answer_logged(stack,
     logged = read_predictions(settings).to_pylist()
     assert sorted(r["request_id"] for r in logged) == sorted(sent)
     assert {r["model_version"] for r in logged} == {stack.registry.better}
+
+
+def test_stale_features_are_scored_and_flagged_in_both_answers(stack, tmp_path):
+    from starlette.testclient import TestClient
+
+    from ml_tasks.serving.app import create_app
+    from ml_tasks.serving.gateway import Gateway
+
+    set_aliases(stack.registry, champion=stack.registry.better)
+    # The generated days lie weeks back: older than one hour.
+    settings = stack.fresh(tmp_path, gateway_feature_max_age_hours=1.0)
+    machine = stack.machines[0]
+    gateway = Gateway(settings, poll=False)
+    with TestClient(create_app(gateway, settings)) as http:
+        v1 = http.post("/v1/predict", json={"machine_ids": [machine]})
+        v2 = http.post(
+            V2,
+            json={
+                "inputs": [
+                    {"name": "machine_id", "shape": [1], "datatype": "BYTES", "data": [machine]}
+                ]
+            },
+        )
+    answer = v1.json()["answers"][0]
+    assert v1.status_code == 200 and answer["stale"] is True
+    assert 0.0 <= answer["probability"] <= 1.0
+    outputs = {t["name"]: t["data"] for t in v2.json()["outputs"]}
+    assert outputs["stale"] == [True] and outputs["probability"] == [answer["probability"]]
+    assert outputs["feature_timestamp"] == [answer["feature_timestamp"]]

@@ -276,6 +276,8 @@ def test_lifespan_starts_and_closes_the_gateway(gateway, platform_home):
         assert c.post("/v1/admin/reload").json() == {"reason": "admin", "swapped": False}
         meta = c.get("/v2/models/failure_model").json()
         assert meta["versions"] == ["7"] and meta["inputs"][0]["name"] == "machine_id"
+        server = c.get("/v2").json()
+        assert (server["name"], server["version"]) == ("ml-platform-gateway", "0.1.0")
     assert gateway.closed
 
 
