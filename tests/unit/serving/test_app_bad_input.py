@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from importlib.metadata import version
 from typing import Any
 
 import orjson
@@ -277,7 +278,10 @@ def test_lifespan_starts_and_closes_the_gateway(gateway, platform_home):
         meta = c.get("/v2/models/failure_model").json()
         assert meta["versions"] == ["7"] and meta["inputs"][0]["name"] == "machine_id"
         server = c.get("/v2").json()
-        assert (server["name"], server["version"]) == ("ml-platform-gateway", "0.1.0")
+        assert (server["name"], server["version"]) == (
+            "ml-platform-gateway",
+            version("ml-platform"),
+        )
     assert gateway.closed
 
 
