@@ -127,7 +127,18 @@ def serving_stack(
 
 @pytest.fixture
 def stack(serving_stack: ServingStack) -> Iterator[ServingStack]:
-    """The session's stack with no aliases set (each test sets the ones it needs)."""
-    reset(serving_stack.registry)
+    """The session's stack with no aliases and no canary share set (each test sets its own)."""
+    _clean(serving_stack)
     yield serving_stack
-    reset(serving_stack.registry)
+    _clean(serving_stack)
+
+
+def _clean(stack: ServingStack) -> None:
+    from ml_tasks.registry.aliases import TRAFFIC_TAG
+    from ml_tasks.registry.models import client
+    from tests.release_fixtures import MODEL
+
+    reset(stack.registry)
+    c = client(stack.registry.settings)
+    if TRAFFIC_TAG in c.get_registered_model(MODEL).tags:
+        c.delete_registered_model_tag(MODEL, TRAFFIC_TAG)
