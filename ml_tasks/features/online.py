@@ -265,9 +265,12 @@ def _direct_lookup(settings: Settings, layout: OnlineLayout) -> _SqliteLookup | 
     if online["type"] == REDIS_STORE and settings.redis_url and "://" in settings.redis_url:
         import redis
 
-        return _RedisLookup(
-            redis.Redis.from_url(settings.redis_url), layout.project, layout.features
+        # Timeouts: a hung Redis must fail a read (the gateway answers 503 and recovers)
+        # instead of blocking the caller, and the gateway's event loop with it, forever.
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
         )
+        return _RedisLookup(client, layout.project, layout.features)
     return None  # e.g. Feast's own connection-string form: Feast connects
 
 
