@@ -24,7 +24,7 @@ def register_shuffled_label_model(base_version: str, settings: Settings) -> str:
     import xgboost as xgb
 
     from ml_tasks.registry.models import get_version
-    from ml_tasks.training import pipeline, tracking
+    from ml_tasks.training import data, pipeline, tracking
     from ml_tasks.training.runner import TrainResult
     from ml_tasks.training.spec import TrainingSetRef
 
@@ -38,7 +38,8 @@ def register_shuffled_label_model(base_version: str, settings: Settings) -> str:
         storage_path=str(storage),
         rounds=ROUNDS,
     )
-    frame = pq.read_table(ref.path).to_pandas()
+    filesystem, files = data.parquet_files(ref.path)
+    frame = pq.read_table(files, filesystem=filesystem).to_pandas()
     stamps = frame[ref.timestamp].astype("int64").to_numpy() // 1000  # ns -> us
     train = frame[stamps < plan.split.train_end_us]
     labels = np.random.default_rng(0).permutation(train[ref.label].to_numpy())

@@ -95,17 +95,45 @@ def test_dag_for_days(
 
 
 def run_dag_test(
-    dag: Any, logical_date: datetime | None = None, run_conf: dict[str, Any] | None = None
+    dag: Any,
+    logical_date: datetime | None = None,
+    run_conf: dict[str, Any] | None = None,
+    *,
+    consumed_event_ids: Iterable[int] = (),
 ) -> Any:
     """``dag.test()`` with a real run start date and task logs where the UI reads them.
 
-    ``logical_date`` None: now, like ``dag.test()`` without one. Returns the finished DagRun.
+    ``logical_date`` None: now, like ``dag.test()`` without one. ``consumed_event_ids``: asset
+    events (already recorded, e.g. by an upstream DAG's run) the run consumes, as the run the
+    scheduler creates for them would (``triggering_asset_events`` in its tasks); ``dag.test()``
+    runs no scheduler to deliver them. Returns the finished DagRun.
     """
     kwargs: dict[str, Any] = {"run_conf": run_conf}
     if logical_date is not None:  # dag.test(logical_date=None) means "no logical date"
         kwargs["logical_date"] = logical_date
-    with _run_starts_now(), _task_log_files():
+    with _run_starts_now(list(consumed_event_ids)), _task_log_files():
         return dag.test(**kwargs)
+
+
+def latest_asset_event(
+    uri: str, since: datetime | None = None
+) -> tuple[int, dict[str, Any]] | None:
+    """The newest recorded event of the asset ``uri`` (after ``since``): its id and extra."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri)
+            .order_by(AssetEvent.timestamp.desc())
+        )
+        if since is not None:
+            query = query.where(AssetEvent.timestamp >= since)
+        event = session.scalars(query.limit(1)).first()
+        return (int(event.id), dict(event.extra or {})) if event is not None else None
 
 
 def quiet_console(quiet: bool = True) -> None:
@@ -129,19 +157,32 @@ def _replaced(owner: Any, name: str, value: Any) -> Generator[None, None, None]:
 
 
 @contextlib.contextmanager
-def _run_starts_now() -> Generator[None, None, None]:
-    """Create ``dag.test()``'s run with start date = now instead of its logical date."""
+def _run_starts_now(consumed_event_ids: list[int] | None = None) -> Generator[None, None, None]:
+    """Create ``dag.test()``'s run with start date = now instead of its logical date (and
+    the given recorded asset events attached as the ones it consumed)."""
     import airflow.models.dagrun as dagrun_module
 
     create = dagrun_module.get_or_create_dagrun
 
     def create_started_now(**kwargs: Any) -> Any:
         kwargs["start_date"] = datetime.now(UTC)
-        return create(**kwargs)
+        run = create(**kwargs)
+        if consumed_event_ids:
+            from airflow.models.asset import AssetEvent
+
+            session = kwargs["session"]
+            for event_id in consumed_event_ids:
+                run.consumed_asset_events.append(session.get(AssetEvent, event_id))
+            session.commit()
+        return run
 
     # dag.test() imports the function when called, so replacing the module attribute works.
     with _replaced(dagrun_module, "get_or_create_dagrun", create_started_now):
         yield
+
+
+_WAITING_FOR_RESCHEDULE = "No tasks to run. unrunnable tasks"
+_DECIDED_NO = "airflow.sdk.exceptions.AirflowFailException: "
 
 
 class _TaskLogSink:
@@ -180,6 +221,14 @@ class _TaskLogSink:
         self._write(dict(record))
         level = logging.getLevelName(str(record.get("level", "info")).upper())
         if self.quiet and isinstance(level, int) and level < logging.WARNING:
+            raise structlog.DropEvent
+        # dag.test() says this once a second while a sensor waits for its reschedule (the live
+        # release's shadow and canary steps): the sensor's own log tells what it waits for.
+        if self.quiet and str(record.get("event", "")).startswith(_WAITING_FOR_RESCHEDULE):
+            raise structlog.DropEvent
+        # A gate's decided "no" (AirflowFailException, no retry) is summarised by the demo and
+        # the alert line; its traceback stays in the task log. Other failures keep theirs.
+        if self.quiet and _DECIDED_NO in str(record.get("exception", "")):
             raise structlog.DropEvent
         return event
 

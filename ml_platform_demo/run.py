@@ -84,12 +84,12 @@ def _run_steps(
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
     began = datetime.now(UTC).isoformat()
 
-    print(f"[1/8] Initialising the embedded platform in {s.platform_home}")
+    print(f"[1/10] Initialising the embedded platform in {s.platform_home}")
     with clock.step("1 init Airflow"):
         init_airflow_db(s)
     quiet_console()
 
-    print(f"[2/8] Generating {days} days x {machines} machines from {start} (seed {seed})")
+    print(f"[2/10] Generating {days} days x {machines} machines from {start} (seed {seed})")
     from ml_platform_demo.generate import generate
 
     # The last week drifts (plant P2 sensor recalibration), so monitoring has something to find.
@@ -107,7 +107,7 @@ def _run_steps(
         )
     print("      " + generated.describe().replace("\n", "\n      "))
 
-    print("[3/8] Running elt_telemetry with real Airflow (dag.test) for every day")
+    print("[3/10] Running elt_telemetry with real Airflow (dag.test) for every day")
     from ml_platform_demo.orchestration import interval_run_time
 
     failed = []
@@ -126,52 +126,124 @@ def _run_steps(
         print(f"FAILED days: {', '.join(map(str, failed))}")
         return 1
 
+    from ml_platform_demo.steps import lifecycle
     from ml_platform_demo.steps.features import run_features_demo
     from ml_platform_demo.steps.monitoring import run_monitoring_demo
-    from ml_platform_demo.steps.release import run_release_demo
+    from ml_platform_demo.steps.release import release_version
     from ml_platform_demo.steps.search import run_search_demo
-    from ml_platform_demo.steps.training import run_training_demo
 
+    # Train on the days before the drift: a champion that has seen the drift in its training
+    # data would hide it from monitoring (and raise false alarms on weekends). v1 learns from the
+    # first weeks, v2 from the whole pre-drift window.
     train_end = drift_start - timedelta(days=1)
+    v1_end = start + timedelta(days=max((train_end - start).days - 7, 1))
+    story: list[lifecycle.LifecycleRow] = []
+    rollbacks: list[str] = []
 
-    def train() -> int:
+    def first_release() -> int:
         head.ready()  # the local Ray head started in the background: training connects to it
-        return run_training_demo(start, train_end, s)
+        version = lifecycle.train_version(start, v1_end, s)
+        if version is None:
+            return 1
+        print()
+        outcome = release_version(s, version)
+        story.append(
+            lifecycle.row_for(outcome, f"{start}..{v1_end}", "first weeks: the first release")
+        )
+        # A blocked release is a correct outcome of the demo, not a failure of it.
+        return 0 if outcome.evaluated else 1
+
+    def live_story() -> int:
+        from ml_tasks.registry.models import CHAMPION, alias_version, client
+
+        head.ready()
+        version = lifecycle.train_version(start, train_end, s)
+        if version is None:
+            return 1
+        window, why = f"{start}..{train_end}", "a later window: nightly retrain"
+        print()
+        if alias_version(client(s), lifecycle.MODEL_NAME, CHAMPION) is None:
+            print("      no @champion to compare with: a first release (no shadow or canary)")
+            outcome = release_version(s, version)
+            story.append(lifecycle.row_for(outcome, window, why))
+            return 0 if outcome.evaluated else 1
+        print(f"      v{version}: gates, then shadow -> canary -> flip on live gateway traffic")
+        with lifecycle.live_gateway(s) as traffic:
+            outcome = lifecycle.release_on_live_traffic(s, version, traffic)
+            story.append(lifecycle.row_for(outcome, window, why))
+            if not outcome.evaluated:
+                return 1
+            champion = alias_version(client(s), lifecycle.MODEL_NAME, CHAMPION)
+            print()
+            print("      A regression the gates must stop (still on live traffic)")
+            story.append(lifecycle.regression_blocked(s, str(champion), window))
+            print("  live traffic     " + traffic.take_stats().summary())
+            print()
+            print("      Rollback drill: the champion back one step, no gateway restart")
+            audit = lifecycle.rollback_drill(s, "demo: rollback drill after the v3 regression")
+            if audit:
+                rollbacks.append(audit)
+            # The gateway re-reads the aliases every few seconds: count what answers after it.
+            time.sleep(s.gateway_poll_seconds + 1)
+            traffic.take_stats()
+            time.sleep(3)
+            print("  after rollback   " + traffic.take_stats().summary())
+        return 0
+
+    def drift_retrain() -> int:
+        head.ready()
+        row = lifecycle.retrain_on_drift_alarm(s, since=monitoring_began[0])
+        if row is not None:
+            story.append(row)
+        return 0
+
+    monitoring_began = [datetime.now(UTC)]
+
+    def monitoring() -> int:
+        # The drift-alarm step retrains on the event this monitoring run emits, not an older one.
+        monitoring_began[0] = datetime.now(UTC)
+        return run_monitoring_demo(start, days, drift_start, s)
 
     # (banner, step name in the time table, DAG named on failure, the step).
     steps: list[tuple[str, str, str, Callable[[], int]]] = [
         (
-            "[4/8] Materializing the features of the demo range (features_materialize, dag.test)",
+            "[4/10] Materializing the features of the demo range (features_materialize, dag.test)",
             "4 features",
             "features_materialize",
             lambda: run_features_demo(start, end, s),
         ),
-        # Train on the days before the drift: a champion that has seen the drift in its
-        # training data would hide it from monitoring (and raise false alarms on weekends).
         (
-            f"[5/8] Training failure_model on {start}..{train_end} (Ray)",
-            "5 training (Ray)",
-            "train_failure_model",
-            train,
-        ),
-        # Release before monitoring, so monitoring compares with the champion's training data.
-        (
-            "[6/8] Evaluation -> gates -> release of the challenger (evaluate_model, "
-            "promote_model)",
-            "6 evaluation and release",
-            "evaluate_model",
-            lambda: run_release_demo(s),
+            f"[5/10] v1: training on the first weeks {start}..{v1_end} (Ray), evaluation, gates, "
+            "first release",
+            "5 v1: training and release",
+            "train_failure_model / promote_model",
+            first_release,
         ),
         (
-            "[7/8] Monitoring drift and data quality over the demo range (monitor_drift, "
-            "dag.test)",
+            f"[6/10] v2 on {start}..{train_end}: released on live gateway traffic; a regression "
+            "blocked; a rollback drill",
+            "6 v2 live release, v3, rollback",
+            "train_failure_model / promote_model / rollback_model",
+            live_story,
+        ),
+        # Monitoring after the releases, so it compares with the champion's training data.
+        (
+            "[7/10] Monitoring drift and data quality over the demo range "
+            "(monitor_drift, dag.test)",
             "7 monitoring",
             "monitor_drift",
-            lambda: run_monitoring_demo(start, days, drift_start, s),
+            monitoring,
         ),
         (
-            "[8/8] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)",
-            "8 search index",
+            "[8/10] A drift alarm retrains: train_failure_model on monitoring's drift_alarm "
+            "event, then evaluation and gates",
+            "8 drift-alarm retraining",
+            "train_failure_model (drift alarm)",
+            drift_retrain,
+        ),
+        (
+            "[9/10] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)",
+            "9 search index",
             "refresh_embeddings",
             lambda: run_search_demo(start, days, s),
         ),
@@ -184,6 +256,13 @@ def _run_steps(
         if code != 0:
             print(f"FAILED: {dag_id}")
             return 1
+    from ml_tasks.registry.models import aliases, client
+
+    print()
+    print("[10/10] The story so far")
+    print(lifecycle.format_lifecycle(story, aliases(client(s), lifecycle.MODEL_NAME)))
+    for line in rollbacks:
+        print(f"rollback: {line}")
     return 0
 
 

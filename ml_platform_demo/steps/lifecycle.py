@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ def release_on_live_traffic(
 ) -> ReleaseOutcome:
     """Release ``version`` while ``traffic`` runs; print what the traffic saw."""
     traffic.take_stats()
-    outcome = release_version(settings, version, canary_steps=steps)
+    outcome = release_version(settings, version, canary_steps=steps, poke_interval=2.0)
     print("  live traffic     " + traffic.take_stats().summary())
     return outcome
 
@@ -140,4 +140,61 @@ def rollback_drill(settings: Settings, reason: str) -> str | None:
     events = history.read_events(MODEL_NAME, settings)[before:]
     for event in events:
         print("  " + event.describe())
-    return events[-1].describe() if events else None
+    moved = [e for e in events if e.alias == "champion"] or events
+    return moved[0].describe() if moved else None
+
+
+def retrain_on_drift_alarm(settings: Settings, since: datetime) -> LifecycleRow | None:
+    """Train on the ``drift_alarm`` event monitoring recorded, then evaluate and gate it.
+
+    The event is the one ``monitor_drift``'s run emitted; the ``train_failure_model`` run
+    consumes it as the scheduler's run for the asset would (``dag.test()`` has no scheduler to
+    deliver it), so the trigger, the window and the recorded alarm come from the DAG's own code.
+    """
+    from ml_platform_airflow.assets import DRIFT_ALARM
+    from ml_platform_demo.orchestration import latest_asset_event, load_dag, run_dag_test
+    from ml_platform_demo.steps.training import challenger_summary, format_challenger
+
+    found = latest_asset_event(DRIFT_ALARM.uri, since)
+    if found is None:
+        print("      no drift_alarm event from monitoring: nothing to retrain")
+        return None
+    event_id, extra = found
+    print(
+        f"      drift_alarm of {extra.get('interval')} ({', '.join(extra.get('kinds') or [])}) "
+        f"-> train_failure_model"
+    )
+    run = run_dag_test(
+        load_dag("train_failure_model", settings),
+        run_conf={"mode": "local"},
+        consumed_event_ids=[event_id],
+    )
+    print(f"      train_failure_model (drift alarm)  {run.state}")
+    if str(run.state) != "success":
+        return LifecycleRow("-", "-", "drift alarm: training failed")
+    summary = challenger_summary(settings)
+    print()
+    print(format_challenger(summary))
+    tags = summary["tags"]
+    print(
+        f"  trigger        {tags.get('trigger.reason')}: alarm of {tags.get('trigger.alarm.day')}"
+        f" in {tags.get('trigger.alarm.plants')} ({tags.get('trigger.alarm.kinds')}: "
+        f"{tags.get('trigger.alarm.columns')}), window {tags.get('trigger.window')}"
+    )
+    # The drift gate stays closed while the champion is in alarm, unless a candidate check
+    # shows the challenger fits the day that alarmed (its own training data as the reference).
+    from ml_tasks.monitoring.pipeline import format_result, run_monitoring
+
+    alarm_day = date.fromisoformat(str(extra.get("interval")))
+    check = run_monitoring(alarm_day, settings=settings, alias="challenger")
+    print(
+        f"      candidate check of v{summary['version']} on {alarm_day} "
+        "(python -m ml_tasks drift --alias challenger):"
+    )
+    print("        " + format_result(check).replace("\n", "\n        "))
+    outcome = release_version(settings, str(summary["version"]))
+    return row_for(
+        outcome,
+        str(tags.get("trigger.window", "?")),
+        f"drift alarm of {extra.get('interval')} in {tags.get('trigger.alarm.plants', '?')}",
+    )

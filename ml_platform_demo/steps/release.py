@@ -150,7 +150,11 @@ def _print_stage_numbers(results: dict[str, Any]) -> None:
 
 
 def release_version(
-    settings: Settings, version: str, *, canary_steps: Sequence[int] | None = None
+    settings: Settings,
+    version: str,
+    *,
+    canary_steps: Sequence[int] | None = None,
+    poke_interval: float | None = None,
 ) -> ReleaseOutcome:
     """Evaluate and release ``version`` through the real DAGs; print decisions and aliases."""
     from ml_platform_demo.orchestration import load_dag, run_dag_test
@@ -164,6 +168,11 @@ def release_version(
         if dag_id == "promote_model" and canary_steps:
             conf["canary_steps"] = list(canary_steps)
         dag = load_dag(dag_id, settings)
+        if dag_id == "promote_model" and poke_interval is not None:
+            # The release sensors poke every 15 s in production; the demo's live walk needs a
+            # few seconds per step at its traffic rate.
+            for task_id in ("shadow", "canary"):
+                dag.get_task(task_id).poke_interval = poke_interval
         started = time.perf_counter()
         run_conf = conf if dag_id == "promote_model" else {"version": version}
         run = run_dag_test(dag, run_conf=run_conf)
