@@ -102,7 +102,10 @@ def _slices(current: Any, reference: Any, policy: MonitoringPolicy) -> list[tupl
 
 
 def _reasons(
-    slices: list[SliceDrift], quality: QualityResult, prediction_available: bool
+    slices: list[SliceDrift],
+    quality: QualityResult,
+    prediction_available: bool,
+    prediction_alarm_on: str = "fleet",
 ) -> list[dict[str, Any]]:
     reasons: list[dict[str, Any]] = []
     for item in slices:
@@ -125,7 +128,15 @@ def _reasons(
                     f"drifted: {detail}",
                 }
             )
-        if prediction_available and item.prediction is not None and item.prediction.drifted:
+        # Per-plant failure scores are too heavy-tailed to alarm on (policy comment): their
+        # prediction drift is reported in the slice's JSON, the fleet's decides.
+        alarms_here = prediction_alarm_on == "every_slice" or item.name == FLEET
+        if (
+            prediction_available
+            and alarms_here
+            and item.prediction is not None
+            and item.prediction.drifted
+        ):
             p = item.prediction
             reasons.append(
                 {
@@ -397,7 +408,7 @@ class Monitor:
         t = lap("drift", t)
 
         slices = list(results.values())
-        reasons = _reasons(slices, quality, champion is not None)
+        reasons = _reasons(slices, quality, champion is not None, p.prediction.alarm_on)
         kinds = sorted({r["kind"] for r in reasons})
         folder = reports.report_dir(day, name, version, s)
         summary: dict[str, Any] = {

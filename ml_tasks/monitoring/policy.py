@@ -19,6 +19,7 @@ from ml_tasks.settings import Settings, get_settings
 # Evidently's distance-type methods: a column drifts when its score is at or over the threshold.
 # (Its p-value methods drift when the score is under the threshold; they are not accepted here.)
 DISTANCE_METHODS = frozenset({"wasserstein", "psi", "jensenshannon", "hellinger", "kl_div", "ed"})
+PREDICTION_ALARM_ON = ("fleet", "every_slice")
 BREACH_KINDS = ("feature_drift", "prediction_drift", "data_quality")
 HTML_MODES = ("findings", "all", "none")
 
@@ -67,6 +68,9 @@ class PredictionPolicy:
     column: str = "prediction"
     method: str = "wasserstein"
     threshold: float = 0.2
+    # Which slices' prediction drift raises the alarm: "fleet" (the whole fleet only; every
+    # slice's score is still computed and reported) or "every_slice".
+    alarm_on: str = "fleet"
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,11 @@ def validate(policy: MonitoringPolicy) -> None:
                 f"{label}.method {method!r} is not a distance method "
                 f"({', '.join(sorted(DISTANCE_METHODS))})"
             )
+    if policy.prediction.alarm_on not in PREDICTION_ALARM_ON:
+        problems.append(
+            f"prediction.alarm_on must be one of {PREDICTION_ALARM_ON}, "
+            f"got {policy.prediction.alarm_on!r}"
+        )
     if not policy.drift.columns:
         problems.append("drift.columns is empty")
     if not 0 < policy.drift.drift_share <= 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -145,12 +146,28 @@ def test_champion_reference_measures_prediction_drift(offline, fast_policy, tmp_
     pq.write_table(pa.Table.from_pandas(training, preserve_index=False), folder / "data.parquet")
     source = _FakeChampion(folder)
 
-    result = _run(DRIFTED, s, fast_policy, source)
+    # Every slice may alarm: the P2 shift moves P2's scores past the threshold.
+    per_slice = replace(
+        fast_policy, prediction=replace(fast_policy.prediction, alarm_on="every_slice")
+    )
+    result = _run(DRIFTED, s, per_slice, source)
     assert result.reference_kind == "champion_training_set"
     assert result.model_version == "3" and result.prediction_available
     assert result.reference_id == "training_set:7@failure_model-v3"
     assert set(result.kinds) == {"feature_drift", "prediction_drift"}
     assert any("prediction drift in plant_id=P2" in r for r in result.reasons)
+    # The policy's default: only the fleet's scores alarm; P2's drift is reported, not alarmed
+    # (the fleet, a quarter of it shifted, stays under the threshold here).
+    fleet_only = _run(DRIFTED, s, fast_policy, source)
+    assert fast_policy.prediction.alarm_on == "fleet"
+    assert set(fleet_only.kinds) == {"feature_drift"}
+    p2 = json.loads((Path(fleet_only.report_dir) / "plant_id=P2.json").read_text())
+    [score] = [
+        m["value"]
+        for m in p2["metrics"]
+        if m["metric_name"].startswith("ValueDrift(column=prediction")
+    ]
+    assert score >= fast_policy.prediction.threshold
     # The scored reference sample is cached per model version.
     cached = list((s.platform_home / "monitoring" / "reference").glob("failure_model-v3-*.parquet"))
     assert len(cached) == 1

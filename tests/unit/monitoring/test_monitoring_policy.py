@@ -30,6 +30,7 @@ def test_first_matching_pattern_sets_a_columns_threshold(policy):
         ({"drift": {"columns": []}}, "drift.columns is empty"),
         ({"drift": {"columns": ["a"]}, "alarm": {"retrain_on": ["weather"]}}, "unknown kind"),
         ({"drift": {"columns": ["a"]}, "surprise": 1}, "unknown top-level"),
+        ({"drift": {"columns": ["a"]}, "prediction": {"alarm_on": "plants"}}, "alarm_on"),
     ],
 )
 def test_invalid_policies_fail_loudly(raw, message):
