@@ -47,6 +47,7 @@ MODEL_NAME = "failure_model"
 # Failed registry polls in a row before the gateway stops calling itself ready.
 REGISTRY_FAILURES = 3
 UNKNOWN_MACHINE = "unknown machine: not in the online store"
+MODEL_ERROR = "model error: the model serving this machine failed to score it (see the gateway log)"
 
 
 class GatewayUnavailable(RuntimeError):
@@ -347,25 +348,32 @@ class Gateway:
         for machine in ids:
             features = found.get(machine)
             hit = scored.get(machine)
+            inference_s = 0.0
             if features is None or hit is None:
                 answer = _answer(machine, 404, error=UNKNOWN_MACHINE)
-                inference_s = 0.0
             else:
                 alias, model, score, missing, inference_s = hit
-                answer = _answer(
-                    machine,
-                    200,
-                    probability=score,
-                    alert=model.alert(score),
-                    threshold=model.threshold,
-                    model_version=model.version,
-                    alias=alias,
-                    feature_timestamp=features.feature_ts.isoformat()
-                    if features.feature_ts
-                    else None,
-                    stale=features.stale,
-                    missing_sensors=missing,
-                )
+                if score is None:
+                    # The model of this machine's slot failed: a 503 for this machine, named and
+                    # logged, so a canary that throws shows in the live error rate at once.
+                    answer = _answer(
+                        machine, 503, error=MODEL_ERROR, model_version=model.version, alias=alias
+                    )
+                else:
+                    answer = _answer(
+                        machine,
+                        200,
+                        probability=score,
+                        alert=model.alert(score),
+                        threshold=model.threshold,
+                        model_version=model.version,
+                        alias=alias,
+                        feature_timestamp=features.feature_ts.isoformat()
+                        if features.feature_ts
+                        else None,
+                        stale=features.stale,
+                        missing_sensors=missing,
+                    )
             answers.append(answer)
             rows.append(_log_row(answer, rid, route, now, latency, inference_s, features))
         self._mirror_or_write(table, rows, found)
@@ -386,18 +394,31 @@ class Gateway:
 
     def _score(
         self, ids: list[str], found: dict[str, MachineFeatures | None], table: SlotTable
-    ) -> dict[str, tuple[str, LoadedModel, float, list[str], float]]:
-        """machine -> (alias, model, score, missing sensors, seconds of its model call)."""
+    ) -> dict[str, tuple[str, LoadedModel, float | None, list[str], float]]:
+        """machine -> (alias, model, score, missing sensors, seconds of its model call).
+
+        A slot whose model raises answers its machines with score None (503 for them); the
+        other slots' machines in the same request are still scored.
+        """
         groups: dict[str, list[str]] = {}
         for machine in ids:
             if found.get(machine) is not None:
                 groups.setdefault(route(machine, table), []).append(machine)
-        out: dict[str, tuple[str, LoadedModel, float, list[str], float]] = {}
+        out: dict[str, tuple[str, LoadedModel, float | None, list[str], float]] = {}
         for alias, members in groups.items():
             model = table.models[alias]
-            matrix = model.matrix([found[m].values for m in members])  # type: ignore[union-attr]
             started = time.perf_counter()
-            scores = model.score(matrix)
+            try:
+                matrix = model.matrix([found[m].values for m in members])  # type: ignore[union-attr]
+                scores = model.score(matrix)
+            except Exception:  # a broken model must not take the other slots' answers down
+                log.exception(
+                    "%s v%s failed to score %d machine(s)", alias, model.version, len(members)
+                )
+                failed = time.perf_counter() - started
+                for machine in members:
+                    out[machine] = (alias, model, None, [], failed)
+                continue
             seconds = time.perf_counter() - started
             self.metrics.inference_duration.labels(alias, model.version).observe(seconds)
             for i, machine in enumerate(members):

@@ -193,3 +193,35 @@ def test_a_version_without_its_digest_is_refused_and_no_champion_is_not_ready(st
             assert gw.readiness() == (True, None) and gw.status()["refused"] == []
     finally:
         c.set_model_version_tag(MODEL, reg.good, DIGEST_TAG, digest)
+
+
+def test_a_canary_that_fails_answers_503_for_its_machines_and_logs_them(
+    stack, tmp_path, monkeypatch
+):
+    """A throwing canary model: its machines get a named 503 (rows in the log, so the live
+    error rate sees it at once); the champion's machines in the same batch are still scored."""
+    reg = stack.registry
+    set_aliases(reg, champion=reg.good, canary=reg.better)
+    _share(stack, 50)
+    plog = ListLog()
+    with Gateway(stack.fresh(tmp_path), prediction_log=plog, poll=False) as gw:
+        model_type = type(gw.table.models["canary"])
+        real_score = model_type.score
+
+        def score(self, matrix):
+            if self.version == reg.better:
+                raise RuntimeError("corrupt booster")
+            return real_score(self, matrix)
+
+        monkeypatch.setattr(model_type, "score", score)
+        answers = gw.predict(stack.machines).answers
+    by_alias = {a["alias"]: a for a in answers}
+    assert set(by_alias) == {"champion", "canary"}
+    for a in answers:
+        if a["alias"] == "canary":
+            assert a["status"] == 503 and a["probability"] is None
+            assert a["model_version"] == reg.better and "model error" in a["error"]
+        else:
+            assert a["status"] == 200 and a["probability"] is not None
+    logged = {r["machine_id"]: r["status"] for r in plog.rows}
+    assert logged == {a["machine_id"]: a["status"] for a in answers}
