@@ -85,6 +85,11 @@ def build_card(spec: dict[str, Any], evaluation: dict[str, Any], version: Any) -
         "holdout": evaluation["holdout"],
         "slices": evaluation["slices"].get("challenger") or {},
         "robustness": (evaluation.get("robustness") or {}).get("summary", {}),
+        # Per sensor: ROC-AUC on the holdout as served and with that sensor silenced.
+        "missing_sensor": (evaluation.get("robustness") or {}).get("missing_sensor") or {},
+        # Share of training rows copied with one sensor masked (None: trained before it was
+        # recorded on the version).
+        "sensor_dropout": tags.get("training.sensor_dropout"),
         "risk": spec["risk"],
         "limitations": spec["limitations"],
         "ethical_considerations": spec.get("ethical_considerations", []),
@@ -206,6 +211,31 @@ def render_markdown(card: dict[str, Any]) -> str:
             lines.append(
                 "- sensors by the drop their loss causes: "
                 + ", ".join(f"{s['sensor']} {_n(s['drop'])}" for s in rob["sensor_importance"])
+            )
+    per_sensor = card.get("missing_sensor") or {}
+    if per_sensor:
+        dropout = card.get("sensor_dropout")
+        lines += [
+            "",
+            "### A silent sensor (missing_sensor, per sensor)",
+            "",
+            "Trained with sensor dropout: "
+            + (
+                f"{dropout} (that share of the training rows copied with one sensor's features "
+                "masked, so the model learns to fall back on the others)"
+                if dropout not in (None, "", "0", "0.0")
+                else "none"
+            )
+            + ".",
+            "",
+            "| sensor | holdout ROC-AUC | with the sensor silenced | drop | CI |",
+            "|---|---|---|---|---|",
+        ]
+        for sensor, r in sorted(per_sensor.items(), key=lambda kv: -(kv[1].get("drop") or 0)):
+            ci = r.get("ci") or [None, None]
+            lines.append(
+                f"| {sensor} | {_n(r.get('clean'))} | {_n(r.get('perturbed'))} | "
+                f"{_n(r.get('drop'))} | [{_n(ci[0])}, {_n(ci[1])}] |"
             )
     lines += [
         "",

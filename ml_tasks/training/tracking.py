@@ -212,6 +212,9 @@ def log_and_register(
         "feature_service": ts.feature_service or "",
         "code_version": code_version(),
         "checkpoint_uri": result.checkpoint_uri,
+        # On the version too, so its model card can say how it learned to cope with a silent
+        # sensor without reading the run's params.
+        "training.sensor_dropout": str(plan.config.sensor_dropout),
         **lineage_tags,
         # Why the run started (a drift alarm: its day, columns, plants, kinds).
         **(plan.trigger.tags() if plan.trigger else {}),

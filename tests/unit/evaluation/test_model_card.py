@@ -65,3 +65,40 @@ def test_other_versions_say_what_they_know():
     text = _card_text(nightly.to_dict())
     assert "- trained because: nightly schedule; window 2026-10-24 .. 2026-10-30" in text
     assert "- trained because: not recorded" in _card_text(None)
+
+
+def test_the_card_tabulates_each_silent_sensor_and_the_dropout_share():
+    evaluation = {
+        **EVALUATION,
+        "robustness": {
+            "summary": {"missing_sensor": {"case": "vibration_mm_s", "drop": 0.11}},
+            "missing_sensor": {
+                "temperature_c": {
+                    "clean": 0.99,
+                    "perturbed": 0.986,
+                    "drop": 0.004,
+                    "ci": [0, 0.01],
+                },
+                "vibration_mm_s": {
+                    "clean": 0.99,
+                    "perturbed": 0.88,
+                    "drop": 0.11,
+                    "ci": [0.08, 0.13],
+                },
+            },
+        },
+    }
+    version = ModelVersion(
+        model_name="failure_model",
+        version="2",
+        run_id="r",
+        tags={"training.sensor_dropout": "0.3"},
+        aliases=(),
+        lineage={"features": ["a"], "training_set": {}},
+    )
+    text = render_markdown(build_card(SPEC, evaluation, version))
+    assert "Trained with sensor dropout: 0.3 (" in text
+    rows = [line for line in text.splitlines() if line.startswith("| vibration_mm_s")]
+    assert rows == ["| vibration_mm_s | 0.9900 | 0.8800 | 0.1100 | [0.0800, 0.1300] |"]
+    # The worst sensor first.
+    assert text.index("| vibration_mm_s") < text.index("| temperature_c")
