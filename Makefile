@@ -14,7 +14,7 @@ END ?= 2026-10-23
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint unit component integration ui backfill bench status clean evaluate history rollback \
-	search index-status index-rollback mlflow-ui serve train promote
+	search index-status index-rollback mlflow-ui serve train promote test-stack
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -66,6 +66,11 @@ component: $(STAMP) ## Component tests: stages on Ray, MLflow, Redis, Feast and 
 
 integration: $(STAMP) ## Integration tests (real Airflow dag.test runs)
 	$(PY) -m pytest $(INTEGRATION_TESTS)
+
+# Not part of `make test`: it starts real servers (Postgres, SeaweedFS, Redis, MLflow, Ray,
+# Airflow) on loopback; PostgreSQL and redis-server come from Debian packages (.ci/run installs them).
+test-stack: $(STAMP) ## Production stack test: real Postgres, S3, Redis, MLflow, Ray, Airflow on loopback
+	$(PY) -m pytest tests/stack
 
 ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
 	$(PY) -m ml_platform_demo ui

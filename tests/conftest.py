@@ -6,7 +6,9 @@ Tests live in layers, one folder each, and get the layer's marker from their fol
 - ``unit`` (``tests/unit``, ``tests/dags``): pure logic and DAG parsing; no servers, seconds;
 - ``component`` (``tests/component``): one stage against its real engines (Ray, MLflow's
   registry, Redis, Feast, the MiniLM model, Evidently), without Airflow;
-- ``integration`` (``tests/integration``): real Airflow ``dag.test()`` runs and the scheduler.
+- ``integration`` (``tests/integration``): real Airflow ``dag.test()`` runs and the scheduler;
+- ``stack`` (``tests/stack``): the production stack's real servers on loopback
+  (``make test-stack``).
 
 The shared fixtures are registered once here (``pytest_plugins``) instead of imported per file.
 """
@@ -30,7 +32,13 @@ pytest_plugins = [
 
 TESTS = Path(__file__).resolve().parent
 # The first folder under tests/ names the layer.
-LAYERS = {"unit": "unit", "dags": "unit", "component": "component", "integration": "integration"}
+LAYERS = {
+    "unit": "unit",
+    "dags": "unit",
+    "component": "component",
+    "integration": "integration",
+    "stack": "stack",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
