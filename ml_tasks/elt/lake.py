@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute
 
+from ml_tasks.reachability import require_reachable_once
 from ml_tasks.settings import Settings
 
 
@@ -18,11 +19,20 @@ def _storage(settings: Settings) -> dict[str, str] | None:
     return settings.storage_options or None
 
 
+def require_object_store(uri: str, settings: Settings) -> None:
+    """A clear error when the S3 endpoint of a remote table does not answer (deltalake would
+    retry for minutes, then report a Rust error chain)."""
+    endpoint = settings.storage_options.get("AWS_ENDPOINT_URL")
+    if endpoint and "://" in uri and not uri.startswith("file://"):
+        require_reachable_once("S3 object store", endpoint, "AWS_ENDPOINT_URL")
+
+
 def open_table(uri: str, settings: Settings, version: int | None = None) -> Any | None:
     """The Delta table at ``uri``, or None when it does not exist yet."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    require_object_store(uri, settings)
     try:
         return DeltaTable(uri, version=version, storage_options=_storage(settings))
     except TableNotFoundError:

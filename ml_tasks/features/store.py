@@ -44,6 +44,7 @@ from ml_tasks.features.layout import (
     missing_partitions,
     view_uri,
 )
+from ml_tasks.reachability import require_reachable
 from ml_tasks.settings import REPO_ROOT, Settings, get_settings
 
 PROJECT = "predictive_maintenance"
@@ -387,6 +388,8 @@ def materialize(
             f"{' ...' if len(missing) > 3 else ''}; compute them first "
             f"(python -m ml_tasks features materialize computes before it materializes)"
         )
+    if s.online_store == "redis" and s.redis_url:
+        require_reachable("Redis online store", s.redis_url, "PLATFORM_REDIS_URL")
     store = store or get_store(s)
     begin, stop = interval_bounds(start, end)
     started = time.perf_counter()

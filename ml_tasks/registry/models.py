@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.reachability import require_reachable_once
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def client(settings: Settings | None = None) -> Any:
         )
     # These also export MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI, which get_settings() reads:
     # keep the environment as the operator set it, so settings stay the source of truth.
+    # A dead tracking server: one clear error instead of MLflow's HTTP retries with backoff.
+    require_reachable_once("MLflow tracking server", s.mlflow_tracking_uri, "MLFLOW_TRACKING_URI")
     exported = {name: os.environ.get(name) for name in _MLFLOW_ENV}
     mlflow.set_tracking_uri(s.mlflow_tracking_uri)
     mlflow.set_registry_uri(s.mlflow_registry_uri)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_tasks.reachability import require_reachable
 from ml_tasks.settings import Settings, get_settings
 from ml_tasks.training import storage
 from ml_tasks.training.spec import TrainingPlan
@@ -137,6 +138,8 @@ def ray_session(
         return
     started = time.perf_counter()
     if s.ray_address:
+        # ray.init on a dead address waits for the GCS and ends in a timeout about "the GCS".
+        require_reachable("Ray head", s.ray_address, "RAY_ADDRESS")
         ray.init(address=s.ray_address, log_to_driver=True)
         log.info(
             "connected to the Ray cluster at %s in %.1f s",
