@@ -48,6 +48,7 @@ from ml_platform_airflow.assets import DRIFT_ALARM, FEATURES_OFFLINE
 from ml_platform_airflow.constants import MODEL_NAME
 from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import DriftAlarmNotifier, PlatformAlertNotifier
+from ml_platform_airflow.resources import executor_config
 from ml_platform_airflow.sensors import FeaturePartitionsSensor, landing_wait_seconds
 from ml_platform_airflow.timetables import LandingDayTimetable
 
@@ -102,7 +103,12 @@ from ml_platform_airflow.timetables import LandingDayTimetable
 )
 def monitor_drift() -> None:
     # Inlet so the UI shows the lineage features -> monitoring (the schedule stays daily).
-    @task(multiple_outputs=False, inlets=[FEATURES_OFFLINE])
+    # Its own pod size under the KubernetesExecutor ({} under any other).
+    @task(
+        multiple_outputs=False,
+        inlets=[FEATURES_OFFLINE],
+        executor_config=executor_config("drift"),
+    )
     def check_drift(
         *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
     ) -> dict:

@@ -42,6 +42,7 @@ from airflow.sdk import AssetOrTimeSchedule, Param, dag, task
 from ml_platform_airflow.assets import MANUALS_LANDING, SEARCH_INDEX_LIVE
 from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
+from ml_platform_airflow.resources import executor_config
 from ml_platform_airflow.sensors import POKE_INTERVAL_S, landing_wait_seconds
 from ml_platform_airflow.timetables import LandingDayTimetable
 
@@ -133,7 +134,8 @@ def refresh_embeddings() -> None:
         day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
         return chunk_manuals(day)
 
-    @task(multiple_outputs=False)
+    # The embedding model runs here: its own pod size under the KubernetesExecutor.
+    @task(multiple_outputs=False, executor_config=executor_config("embeddings"))
     def embed_changes(chunked: dict, *, params: Any = None) -> dict:
         """Embed new or changed chunks only; reuse every stored vector."""
         from ml_tasks.search.pipeline import embed_changes

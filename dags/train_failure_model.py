@@ -57,6 +57,7 @@ from ml_platform_airflow.assets import DRIFT_ALARM, FEATURES_OFFLINE, MODEL_CHAL
 from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
 from ml_platform_airflow.operators import CreateRayJobOperator, DeleteRayJobOperator
+from ml_platform_airflow.resources import executor_config
 from ml_platform_airflow.sensors import (
     POKE_INTERVAL_S,
     RayJobSensor,
@@ -174,7 +175,8 @@ def train_failure_model() -> None:
         note_current_task(trigger.describe(), [])
         return PokeReturnValue(is_done=True, xcom_value=trigger.to_dict())
 
-    @task(multiple_outputs=False)
+    # The heavy tasks get their own pod size under the KubernetesExecutor ({} under any other).
+    @task(multiple_outputs=False, executor_config=executor_config("training"))
     def build_training_set(trigger: dict, *, run_id: Any = None) -> dict:
         """Point-in-time training set for the window; returns its reference (path, version)."""
         from ml_tasks.training.pipeline import build_training_set as build
@@ -206,7 +208,11 @@ def train_failure_model() -> None:
         """In-process Ray (or RAY_ADDRESS) or a KubeRay RayJob."""
         return "create_ray_job" if mode == "kubernetes" else "train_on_ray"
 
-    @task(multiple_outputs=False, execution_timeout=timedelta(hours=6))
+    @task(
+        multiple_outputs=False,
+        execution_timeout=timedelta(hours=6),
+        executor_config=executor_config("training"),
+    )
     def train_on_ray(plan: dict) -> dict:
         """Train or resume on Ray; an Airflow retry continues from the latest checkpoint."""
         from ml_tasks.training.pipeline import train

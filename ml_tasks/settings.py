@@ -137,6 +137,9 @@ class Settings:
     serve_min_replicas: int = 1
     serve_max_replicas: int = 4
     serve_target_ongoing_requests: int = 16
+    # Kubernetes path: the per-task pod resources of the heavy tasks under the KubernetesExecutor
+    # (ml_platform_airflow.resources; read only when that executor is configured).
+    k8s_task_resources_path: Path = Path()
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -260,6 +263,12 @@ def get_settings() -> Settings:
         serve_min_replicas=_int("PLATFORM_SERVE_MIN_REPLICAS", 1) or 1,
         serve_max_replicas=_int("PLATFORM_SERVE_MAX_REPLICAS", 4) or 4,
         serve_target_ongoing_requests=_int("PLATFORM_SERVE_TARGET_ONGOING_REQUESTS", 16) or 16,
+        k8s_task_resources_path=Path(
+            _env(
+                "PLATFORM_K8S_TASK_RESOURCES",
+                str(REPO_ROOT / "include" / "k8s" / "task-resources.yaml"),
+            )
+        ),
     )
 
 

@@ -19,16 +19,15 @@ No cluster is needed. Four layers, each catching what the others cannot:
 from __future__ import annotations
 
 import ast
-import copy
 import importlib.util
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.deploy import crd
 from ml_tasks.settings import REPO_ROOT
 
 RAYSERVICE_MANIFEST = REPO_ROOT / "include" / "k8s" / "rayservice-gateway.yaml"
-RAYSERVICE_CRD = REPO_ROOT / "include" / "k8s" / "schemas" / "kuberay" / "ray.io_rayservices.yaml"
+RAYSERVICE_CRD = crd.CRD_FILES["RayService"]
 # The deployment ``ml_tasks.serving.ray_serve`` declares (kept here too so that validating a
 # manifest does not import Ray Serve's replica code).
 DEPLOYMENT_NAME = "gateway"
@@ -45,57 +44,18 @@ def load_manifest(path: Path | str = RAYSERVICE_MANIFEST) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
-@cache
 def crd_schema(path: Path = RAYSERVICE_CRD, version: str = "v1") -> dict[str, Any]:
-    """The resource's OpenAPI v3 schema from a CustomResourceDefinition file (strict)."""
-    import yaml
-
-    # The C loader: the CRD is 1 MB of YAML (2.3 s with the pure-Python loader, 0.3 s with it).
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    crd = yaml.load(Path(path).read_text(), Loader=loader)
-    (entry,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    return strict(entry["schema"]["openAPIV3Schema"])
+    """The RayService's OpenAPI v3 schema from its CustomResourceDefinition (strict)."""
+    return crd.crd_schema(Path(path), version)
 
 
-def strict(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` where every object that lists its properties admits no others.
-
-    Objects marked ``x-kubernetes-preserve-unknown-fields`` or with their own
-    ``additionalProperties`` (maps such as labels or resource limits) stay as they are.
-    """
-    schema = copy.deepcopy(schema)
-
-    def close(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                close(item)
-            return
-        if not isinstance(node, dict):
-            return
-        if (
-            "properties" in node
-            and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            node["additionalProperties"] = False
-        for value in node.values():
-            close(value)
-
-    close(schema)
-    return schema
+# The strictness lives in ml_tasks.deploy.crd, shared with the RayJob/RayCluster checks.
+strict = crd.strict
 
 
 def schema_problems(body: dict[str, Any], schema: dict[str, Any] | None = None) -> list[str]:
     """Every violation of the (strict) RayService CRD schema, as ``path: message``."""
-    # jsonschema ships no type information (and no stub package fits the pin).
-    import jsonschema  # type: ignore[import-untyped]
-
-    validator = jsonschema.Draft7Validator(schema or crd_schema())
-    problems = []
-    for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.path))):
-        where = ".".join(str(p) for p in err.path) or "<root>"
-        problems.append(f"{where}: {err.message}")
-    return problems
+    return crd.schema_problems(body, schema or crd_schema())
 
 
 def serve_config(body: dict[str, Any]) -> dict[str, Any]:

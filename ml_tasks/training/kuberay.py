@@ -6,7 +6,8 @@ on-demand nodes, a GPU worker group on spot nodes, autoscaling bounds, checkpoin
 manifest: the pod templates are deserialised into the ``kubernetes`` client's models (required
 fields, types) and serialised back, so a misspelt or unknown field shows up as lost on the round
 trip; resource quantities are parsed; the RayJob/RayCluster fields around them are checked
-against the KubeRay v1 field names; the platform's hygiene rules hold for every container
+against the KubeRay v1 field names and the whole body against KubeRay's CRD schema made strict
+(:mod:`ml_tasks.deploy.crd`); the platform's hygiene rules hold for every container
 (an image pinned by tag or digest, never ``latest``; resource requests and limits; no secret
 inline in ``env`` or in the job's ``runtimeEnvYAML``); and :func:`spot_gpu_problems` checks the
 platform's policy (spot workers, with GPUs and their tolerations unless the job trains on CPU,
@@ -21,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ml_tasks.deploy import crd
 from ml_tasks.settings import REPO_ROOT, Settings, get_settings
 from ml_tasks.training import storage
 from ml_tasks.training.spec import TrainingPlan
@@ -379,7 +381,12 @@ def manifest_problems(body: dict[str, Any]) -> list[str]:
         problems += _cluster_problems(spec, "spec")
     else:
         problems.append(f"kind: expected RayJob or RayCluster, got {kind!r}")
-    return problems
+        return problems
+    # KubeRay's own CRD schema (vendored, made strict): types, enums and every field name of the
+    # kind, including the ones the checks above do not look at.
+    return problems + [
+        f"CRD schema: {p}" for p in crd.schema_problems(body, crd.kind_schema(str(kind)))
+    ]
 
 
 def _tolerates(tolerations: list[dict[str, Any]], key: str, value: str | None = None) -> bool:
