@@ -5,13 +5,15 @@
 # /docker-entrypoint-initdb.d once, as the superuser, when the data directory is empty.
 set -euo pipefail
 
-: "${AIRFLOW_DB_PASSWORD:?AIRFLOW_DB_PASSWORD is required (see .env.example)}"
-: "${MLFLOW_DB_PASSWORD:?MLFLOW_DB_PASSWORD is required (see .env.example)}"
+: "${POSTGRES_AIRFLOW_PASSWORD:?POSTGRES_AIRFLOW_PASSWORD is required (see .env.example)}"
+: "${POSTGRES_MLFLOW_PASSWORD:?POSTGRES_MLFLOW_PASSWORD is required (see .env.example)}"
 
 # psql variables (:'name') quote the passwords as SQL literals; the heredoc is not expanded by
 # the shell, so no password is ever part of the SQL text the shell builds.
-psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
-  -v airflow_password="${AIRFLOW_DB_PASSWORD}" -v mlflow_password="${MLFLOW_DB_PASSWORD}" <<'SQL'
+psql -v ON_ERROR_STOP=1 \
+  --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
+  -v airflow_password="${POSTGRES_AIRFLOW_PASSWORD}" \
+  -v mlflow_password="${POSTGRES_MLFLOW_PASSWORD}" <<'SQL'
 CREATE ROLE airflow LOGIN PASSWORD :'airflow_password';
 CREATE DATABASE airflow OWNER airflow;
 CREATE ROLE mlflow LOGIN PASSWORD :'mlflow_password';
