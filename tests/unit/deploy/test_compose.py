@@ -178,3 +178,24 @@ def test_the_platform_points_every_uri_at_a_service(model: dict[str, Any]) -> No
     s3_command = " ".join(model["services"]["s3"]["command"])
     created = set(re.search(r"-bucket=(\S+)", s3_command).group(1).split(","))  # type: ignore[union-attr]
     assert buckets <= created, f"buckets used but not created: {buckets - created}"
+
+
+def test_the_readme_secret_generator_fills_every_secret(tmp_path: Path) -> None:
+    # README "Starting it with docker compose": cp .env.example .env, then its Python snippet.
+    readme = (REPO_ROOT / "README.md").read_text()
+    snippet = re.search(r"cp \.env\.example \.env\n.*?python3 - <<'PY'\n(.*?)\nPY\n", readme, re.S)
+    assert snippet, "the README's secret generator was not found"
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text())
+    result = run(["python3", "-c", snippet.group(1)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = dict(
+        line.split("=", 1)
+        for line in (tmp_path / ".env").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    for name in required_variables():
+        assert values[name] and "change-me" not in values[name], name
+    from cryptography.fernet import Fernet
+
+    Fernet(values["AIRFLOW__CORE__FERNET_KEY"].encode())  # raises on a malformed key
+    assert compose_config(tmp_path / ".env", tmp_path, "-q").returncode == 0
