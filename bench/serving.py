@@ -49,7 +49,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ HOST = "127.0.0.1"
 CONNECTIONS = 64  # keep-alive connections: enough for 500 rps at up to ~100 ms per answer
 TIMEOUT_S = 5.0  # a request still unanswered after this is an error (timeout)
 WARMUP_S = 3.0
+SLICE_S = 10.0  # side-by-side comparisons alternate slices of this length
 GRACE_S = 30.0  # a run stops sending this long after its schedule ends (the rest: errors)
 # Goals of issue 15 (the seed's SLA and the ratios)
 SLA_P99_S = 0.010
@@ -474,7 +475,7 @@ HEADER = (
     f"  {'run':<24} {'rate':>5} {'achieved':>8} {'p50':>6} {'p99':>7} {'p99.9':>7} {'max':>7}"
     f" {'errors':>6} {'lag p99':>7} {'client':>6} {'server':>6} {'load':>5}\n"
     f"  {'':<24} {'/s':>5} {'/s':>8} {'ms':>6} {'ms':>7} {'ms':>7} {'ms':>7}"
-    f" {'':>6} {'ms':>7} {'us/req':>6} {'us/req':>6} {'1 min':>5}"
+    f" {'':>6} {'ms':>7} {'us/req':>6} {'us/req':>6} {'max':>5}"
 )
 
 
@@ -495,7 +496,12 @@ def describe(result: LoadResult) -> str:
     )
 
 
-def verdict(ok: bool) -> str:
+def verdict(ok: bool, *runs: LoadResult) -> str:
+    """ "met" or "NOT met"; a ratio between runs that fell behind their schedule compares two
+    overloads, so it gets no verdict."""
+    behind = [r.label for r in runs if r.achieved < 0.95 * r.rate]
+    if behind and ok:
+        return f"no verdict ({', '.join(behind)} fell behind the schedule)"
     return "met" if ok else "NOT met"
 
 
@@ -573,35 +579,89 @@ def build_home(home: Path, machines: int) -> None:
 # --- the runs -----------------------------------------------------------------------------
 
 
-def measure(
-    server: Server,
-    requests: list[bytes],
-    rate: float,
-    seconds: float,
-    label: str,
-    snapshot: Callable[[], Any] | None = None,
-    **kwargs: Any,
-) -> LoadResult:
-    """One open-loop run against ``server`` with its CPU use; a short warm-up first.
+@dataclass
+class Target:
+    """One side of an interleaved comparison: a server, its requests and what to call it."""
 
-    ``snapshot`` (a callable) is called after the warm-up and after the run; its two answers
-    land in ``result.snapshots`` (the gateway's shadow counters).
+    label: str
+    server: Server
+    requests: list[bytes]
+    version_of: Callable[[bytes], list[str]] | None = None
+    before: Callable[[], Any] | None = None  # called before each of its slices (alias moves)
+    snapshot: Callable[[], Any] | None = None  # called around each of its slices (counters)
+
+
+def merge(into: LoadResult, part: LoadResult) -> None:
+    """Append ``part`` (a later slice) to ``into``, times shifted to follow it."""
+    shift = into.seconds
+    into.intended += [t + shift for t in part.intended]
+    into.latency += part.latency
+    into.lag += part.lag
+    into.statuses.update(part.statuses)
+    into.versions.update(part.versions)
+    into.elapsed += part.elapsed
+    into.seconds += part.seconds
+    into.client_cpu_s += part.client_cpu_s
+    into.server_cpu_s = (into.server_cpu_s or 0.0) + (part.server_cpu_s or 0.0)
+    into.snapshots += part.snapshots
+    into.load_average = max(into.load_average, part.load_average)
+    for name, at in part.marks.items():
+        into.marks[name] = at + shift
+    for version, at in part.first_version_at.items():
+        into.first_version_at.setdefault(version, at + shift)
+    for version, at in part.last_version_at.items():
+        into.last_version_at[version] = at + shift
+
+
+def interleaved(
+    targets: list[Target], rate: float, seconds: float, slice_s: float = SLICE_S, **kwargs: Any
+) -> list[LoadResult]:
+    """``seconds`` of load on each target, in slices taken in turn (A B A B ...).
+
+    On a shared machine the load of other work comes and goes within a minute; slices in turn
+    let it hit every side alike, so the ratios between them hold. Each target is warmed up
+    first; each slice reconnects before its clock starts. One row printed per target.
     """
     import uvloop
 
-    async def both() -> LoadResult:
-        await open_loop(HOST, server.port, requests, rate, min(WARMUP_S, seconds), label="warm-up")
-        before = snapshot() if snapshot else None
-        cpu0 = server.cpu_seconds()
-        result = await open_loop(HOST, server.port, requests, rate, seconds, label=label, **kwargs)
-        result.server_cpu_s = server.cpu_seconds() - cpu0
-        if snapshot:
-            result.snapshots = [before, snapshot()]
-        return result
+    for target in targets:
+        if target.before:
+            target.before()
+        uvloop.run(
+            open_loop(HOST, target.server.port, target.requests, rate, WARMUP_S, label="warm-up")
+        )
+    results = [LoadResult(label=t.label, rate=rate, seconds=0.0) for t in targets]
+    slices = max(1, round(seconds / slice_s))
+    for _ in range(slices):
+        for target, result in zip(targets, results, strict=True):
+            if target.before and len(targets) > 1:
+                target.before()
+            before = target.snapshot() if target.snapshot else None
+            cpu0 = target.server.cpu_seconds()
+            part = uvloop.run(
+                open_loop(
+                    HOST,
+                    target.server.port,
+                    target.requests,
+                    rate,
+                    seconds / slices,
+                    label=target.label,
+                    version_of=target.version_of,
+                    **kwargs,
+                )
+            )
+            part.server_cpu_s = target.server.cpu_seconds() - cpu0
+            if target.snapshot:
+                part.snapshots = [(before, target.snapshot())]
+            merge(result, part)
+    for result in results:
+        print(describe(result), flush=True)
+    return results
 
-    result = uvloop.run(both())
-    print(describe(result), flush=True)
-    return result
+
+def measure(target: Target, rate: float, seconds: float, **kwargs: Any) -> LoadResult:
+    """One run of ``seconds`` on one target (after its warm-up)."""
+    return interleaved([target], rate, seconds, slice_s=seconds, **kwargs)[0]
 
 
 def predict_requests(port: int, machines: list[str]) -> list[bytes]:
@@ -681,8 +741,9 @@ def run_all(args: argparse.Namespace) -> None:
         if args.floor_only:
             machines = [f"M-{i:04d}" for i in range(1, args.machines + 1)]
             print(HEADER, flush=True)
+            floor_side = Target("floor (echo)", echo, predict_requests(echo.port, machines))
             for rate in rates:
-                measure(echo, predict_requests(echo.port, machines), rate, args.seconds, "floor")
+                measure(floor_side, rate, args.seconds)
             return
         home, machines = prepare_home(args)
         env["PLATFORM_HOME"] = str(home)
@@ -703,49 +764,71 @@ def run_gateway(
     top: float,
     servers: list[Server],
 ) -> None:
-    """The floor and the gateway rate by rate, shadow on, the flip, then Ray Serve."""
+    """The floor and the gateway rate by rate, shadow off/on, the flip, then Ray Serve."""
     registry = Registry(env)
     champion = str(registry.initial["aliases"].get("champion"))
     others = [str(v) for v in registry.initial["versions"] if str(v) != champion]
     if champion == "None" or not others:
         raise SystemExit("the home needs a champion and a second version")
     second = others[-1]
-    print(f"{len(machines)} machines; champion v{champion}, second version v{second}", flush=True)
-    # No shadow, canary or stale flip target to start from: the plain champion path.
+    print(
+        f"{len(machines)} machines; champion v{champion}, second version v{second}; "
+        f"{CONNECTIONS} keep-alive connections, timeout {TIMEOUT_S:g} s, "
+        f"{WARMUP_S:g} s warm-up before each series",
+        flush=True,
+    )
+    # No shadow or canary to start from: the plain champion path.
     registry.move(delete=("shadow", "canary"))
     port = free_port()
     argv = [sys.executable, "-m", "ml_tasks", "serve", "--host", HOST, "--port", str(port)]
     gateway = start_server("gateway", argv, port, env, "/v2/health/ready")
     servers.append(gateway)
     url = f"http://{HOST}:{port}"
+    floor_side = Target("floor (echo)", echo, predict_requests(echo.port, machines))
+    requests = predict_requests(gateway.port, machines)
+    plain_side = Target("gateway", gateway, requests, answer_versions)
     try:
-        floor_requests = predict_requests(echo.port, machines)
-        requests = predict_requests(gateway.port, machines)
-        print("generator headroom (echo floor at 4x the top rate):", flush=True)
+        print("generator headroom (the echo floor at 4x the top rate):", flush=True)
         print(HEADER, flush=True)
-        measure(echo, floor_requests, 4 * top, min(args.seconds, 10.0), "generator vs echo")
-        print("floor and gateway, rate by rate (single-machine /v1/predict):", flush=True)
+        measure(replace(floor_side, label="generator vs echo"), 4 * top, min(args.seconds, 10.0))
+        print(
+            f"floor and gateway side by side, {SLICE_S:g} s slices in turn "
+            "(single-machine /v1/predict):",
+            flush=True,
+        )
         print(HEADER, flush=True)
         floor: dict[float, LoadResult] = {}
         plain: dict[float, LoadResult] = {}
         for rate in rates:
-            floor[rate] = measure(echo, floor_requests, rate, args.seconds, "floor (echo)")
-            plain[rate] = measure(
-                gateway, requests, rate, args.seconds, "gateway", version_of=answer_versions
-            )
-        registry.move(set_={"shadow": second}, reload=url)
-        shadow = measure(
-            gateway,
-            requests,
+            floor[rate], plain[rate] = interleaved([floor_side, plain_side], rate, args.seconds)
+
+        def shadow_off() -> None:
+            registry.move(delete=("shadow",), reload=url)
+            time.sleep(1.0)  # the swap settles outside the measured slice
+
+        def shadow_on() -> None:
+            registry.move(set_={"shadow": second}, reload=url)
+            time.sleep(1.0)
+
+        print(f"shadow off and on at {top:.0f}/s, slices in turn:", flush=True)
+        print(HEADER, flush=True)
+        off, on = interleaved(
+            [
+                replace(plain_side, label="gateway, shadow off", before=shadow_off),
+                replace(
+                    plain_side,
+                    label=f"gateway, shadow v{second}",
+                    before=shadow_on,
+                    snapshot=lambda: shadow_outcomes(port),
+                ),
+            ],
             top,
             args.seconds,
-            f"gateway, shadow v{second}",
-            version_of=answer_versions,
-            snapshot=lambda: shadow_outcomes(port),
         )
-        before, after = shadow.snapshots
-        mirrored = {k: int(after.get(k, 0) - before.get(k, 0)) for k in after}
-        registry.move(delete=("shadow",), reload=url)
+        shadow_off()
+        mirrored: Counter = Counter()
+        for before, after in on.snapshots:
+            mirrored.update({k: int(after.get(k, 0) - before.get(k, 0)) for k in after})
 
         async def flip() -> None:
             loop = asyncio.get_running_loop()
@@ -756,15 +839,15 @@ def run_gateway(
                 ),
             )
 
+        print(f"alias flip in the middle of a run at {top:.0f}/s:", flush=True)
+        print(HEADER, flush=True)
         flipped = measure(
-            gateway,
-            requests,
+            replace(plain_side, label=f"gateway, flip v{champion}->v{second}"),
             top,
             args.seconds,
-            f"gateway, flip v{champion}->v{second}",
-            version_of=answer_versions,
             events=[(args.seconds / 2, flip)],
         )
+        print(timeline(flipped, flipped.marks["flip"]), flush=True)
         registry.restore(url)
     finally:
         gateway.stop()
@@ -773,7 +856,7 @@ def run_gateway(
     ray: dict[float, LoadResult] = {}
     if not args.skip_ray:
         ray = run_ray(args, env, machines, rates, servers)
-    report(floor, plain, shadow, mirrored, flipped, ray, champion, second, top)
+    report(floor, plain, (off, on), dict(mirrored), flipped, ray, champion, second, top)
 
 
 def run_ray(
@@ -783,35 +866,48 @@ def run_ray(
     rates: list[float],
     servers: list[Server],
 ) -> dict[float, LoadResult]:
-    """The same gateway as a Ray Serve deployment on a local Ray, rate by rate."""
+    """The same gateway as a Ray Serve deployment on a local Ray, rate by rate, up to the first
+    rate it cannot keep up with (achieved under 95 % of it, or errors)."""
     port = free_port()
     started = time.perf_counter()
     argv = [sys.executable, "-m", "ml_tasks.serving.ray_serve", str(port)]
     server = start_server("ray-serve", argv, port, env, "/v2/health/ready", stop=signal.SIGINT)
     servers.append(server)
-    print(f"Ray Serve gateway ready in {time.perf_counter() - started:.0f} s:", flush=True)
+    print(f"Ray Serve gateway (local Ray) ready in {time.perf_counter() - started:.0f} s:")
     print(HEADER, flush=True)
-    requests = predict_requests(port, machines)
+    side = Target("Ray Serve gateway", server, predict_requests(port, machines), answer_versions)
     results = {}
     try:
         for rate in rates:
-            results[rate] = measure(
-                server,
-                requests,
-                rate,
-                args.seconds,
-                "Ray Serve gateway",
-                version_of=answer_versions,
-            )
+            results[rate] = result = measure(side, rate, args.seconds)
+            if result.errors or result.achieved < 0.95 * rate:
+                print(f"  saturated at {rate:.0f}/s: higher rates not run", flush=True)
+                break
     finally:
         server.stop()
     return results
 
 
+def timeline(result: LoadResult, at: float, before: int = 3, after: int = 4) -> str:
+    """p99 and max latency per second around ``at`` (by intended send time)."""
+    cells = []
+    for k in range(-before, after):
+        start = at + k
+        window = [
+            latency
+            for intended, latency in zip(result.intended, result.latency, strict=True)
+            if start <= intended < start + 1.0
+        ]
+        if window:
+            p, top = percentiles(window, (99, 100))
+            cells.append(f"{k:+d} s {ms(p)}/{ms(top)}")
+    return "  p99/max ms by second from the flip: " + ", ".join(cells)
+
+
 def report(
     floor: dict[float, LoadResult],
     plain: dict[float, LoadResult],
-    shadow: LoadResult,
+    shadow: tuple[LoadResult, LoadResult],
     mirrored: dict[str, int],
     flipped: LoadResult,
     ray: dict[float, LoadResult],
@@ -832,14 +928,16 @@ def report(
     ratio = p99(base) / p99(floor[top])
     print(
         f"  p99 at {top:.0f}/s {ratio:.2f}x the floor <= {FLOOR_RATIO:g}x: "
-        f"{verdict(ratio <= FLOOR_RATIO)}"
+        f"{verdict(ratio <= FLOOR_RATIO, base)}"
     )
     errors = sum(r.errors for r in plain.values())
     print(f"  errors over the gateway runs: {errors}: {verdict(errors == 0)}")
-    ratio = p99(shadow) / p99(base)
+    off, on = shadow
+    ratio = p99(on) / p99(off)
     print(
-        f"  shadow on: p99 {ms(p99(shadow))} ms = {ratio:.2f}x shadow off <= {SHADOW_RATIO:g}x: "
-        f"{verdict(ratio <= SHADOW_RATIO)}; mirrors {mirrored}; errors {shadow.errors}"
+        f"  shadow on: p99 {ms(p99(on))} ms = {ratio:.2f}x shadow off's {ms(p99(off))} ms "
+        f"<= {SHADOW_RATIO:g}x: {verdict(ratio <= SHADOW_RATIO, off, on)}; mirrors {mirrored}; "
+        f"errors {on.errors}"
     )
     inside, outside = flip_window(flipped)
     flip_p99, steady_p99 = percentiles(inside, (99,))[0], percentiles(outside, (99,))[0]
@@ -848,7 +946,7 @@ def report(
     answers = ", ".join(f"v{v}: {n}" for v, n in sorted(flipped.versions.items()))
     print(
         f"  flip at {at:.1f} s: p99 of the flip second {ms(flip_p99)} ms = {ratio:.2f}x the "
-        f"steady {ms(steady_p99)} ms <= {FLIP_RATIO:g}x: {verdict(ratio <= FLIP_RATIO)}; "
+        f"steady {ms(steady_p99)} ms <= {FLIP_RATIO:g}x: {verdict(ratio <= FLIP_RATIO, flipped)}; "
         f"errors {flipped.errors}: {verdict(flipped.errors == 0)}"
     )
     first = flipped.first_version_at.get(second)
