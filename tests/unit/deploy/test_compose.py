@@ -199,3 +199,11 @@ def test_the_readme_secret_generator_fills_every_secret(tmp_path: Path) -> None:
 
     Fernet(values["AIRFLOW__CORE__FERNET_KEY"].encode())  # raises on a malformed key
     assert compose_config(tmp_path / ".env", tmp_path, "-q").returncode == 0
+
+
+def test_every_platform_name_compose_sets_is_documented_in_the_readme() -> None:
+    # Airflow's own options are documented by Airflow; ours and the tools' client settings here.
+    name = re.compile(r"\b(?:PLATFORM|MLFLOW|RAY)_[A-Z0-9_]+\b")
+    readme = set(name.findall((REPO_ROOT / "README.md").read_text()))
+    ours = set(name.findall(compose_text())) | set(name.findall(ENV_EXAMPLE.read_text()))
+    assert sorted(ours - readme) == [], "add them to the README's Production environment table"
