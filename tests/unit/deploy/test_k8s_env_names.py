@@ -25,6 +25,7 @@ SHARED = (
 def test_the_manifests_are_all_checked():
     assert {p.name for p in k8s_files()} >= {
         "airflow-pod-template.yaml", "airflow-values.yaml", "platform-config.yaml",
+        "airflow-rayjob-rbac.yaml",
         "task-resources.yaml", "rayjob-train.yaml", "raycluster-training.yaml",
         "rayservice-gateway.yaml",
     }  # fmt: skip

@@ -30,6 +30,7 @@ def test_every_shipped_file_is_valid_and_checked():
     names = {p.name for p in v.manifest_files()}
     assert names == {
         "airflow-pod-template.yaml", "airflow-values.yaml", "platform-config.yaml",
+        "airflow-rayjob-rbac.yaml",
         "task-resources.yaml", "rayjob-train.yaml", "raycluster-training.yaml",
         "rayservice-gateway.yaml",
     }  # fmt: skip
@@ -223,3 +224,43 @@ def test_kubernetes_validate_command_passes_the_built_in_kinds_and_fails_a_typo(
     bad = _kubernetes_validate(tmp_path / "pod.yaml")
     assert bad.returncode != 0
     assert "imagePullPolcy" in bad.stdout + bad.stderr
+
+
+def test_the_task_pod_may_manage_the_rayjobs_and_nothing_else():
+    """The Role covers what ml_platform_airflow.hooks calls, in the namespace the settings name,
+    for the service account the task pod runs as."""
+    from ml_tasks.settings import get_settings
+
+    role, binding = v.load_documents(v.K8S_DIR / "airflow-rayjob-rbac.yaml")
+    pod = _doc("airflow-pod-template.yaml")
+    assert role["metadata"]["namespace"] == get_settings().kuberay_namespace
+    (rule,) = role["rules"]
+    assert (rule["apiGroups"], rule["resources"]) == (["ray.io"], ["rayjobs"])
+    hooks = (v.REPO_ROOT / "ml_platform_airflow" / "hooks.py").read_text()
+    used = {
+        verb
+        for verb in ("create", "get", "delete", "patch", "list")
+        if f"{verb}_namespaced" in hooks
+    }
+    assert set(rule["verbs"]) == used
+    (subject,) = binding["subjects"]
+    assert subject["name"] == pod["spec"]["serviceAccountName"]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    del binding["roleRef"]["kind"]
+    assert any("'kind' is a required property" in p for p in v.builtin_problems(binding, "rb"))
+
+
+def test_what_the_task_pod_mounts_exists():
+    """Its ConfigMaps and claims: ours (platform-config.yaml) or the chart's (release `airflow`)."""
+    chart = {"airflow-config", "airflow-logs"}
+    ours = {
+        d["metadata"]["name"]
+        for d in v.load_documents(v.K8S_DIR / "platform-config.yaml")
+        if d["metadata"]["namespace"] == "airflow"
+    }
+    pod = _doc("airflow-pod-template.yaml")
+    (container,) = pod["spec"]["containers"]
+    refs = {e["configMapRef"]["name"] for e in container["envFrom"] if "configMapRef" in e}
+    for volume in pod["spec"]["volumes"]:
+        refs |= {volume[k].get("name") or volume[k].get("claimName") for k in volume if k != "name"}
+    assert refs <= ours | chart, refs - ours - chart
