@@ -2,12 +2,12 @@
 
 Each file is checked by what it is:
 
-- built-in kinds (the task pod template, the platform ConfigMap, the data PVC) with
-  ``kubernetes-validate`` against the Kubernetes 1.36 OpenAPI schemas in strict mode (an unknown
-  field is an error), plus the platform's pod hygiene for every Pod (image pinned, cpu/memory
-  requests and limits, credentials only from Secrets; :func:`ml_tasks.training.kuberay.
-  pod_template_problems`) and the KubernetesExecutor's needs (container ``base``, the project's
-  image, ``restartPolicy: Never``);
+- built-in kinds (the task pod template, the platform ConfigMap and data PVC, the RayJob RBAC)
+  with ``kubernetes-validate`` against the Kubernetes 1.36 OpenAPI schemas in strict mode (an
+  unknown field is an error), plus the platform's pod hygiene for every Pod (image pinned,
+  cpu/memory requests and limits, credentials only from Secrets;
+  :func:`ml_tasks.training.kuberay.pod_template_problems`) and the KubernetesExecutor's needs
+  (container ``base``, the project's image, ``restartPolicy: Never``);
 - the KubeRay kinds (RayJob, RayCluster, RayService) with their own validators, which include
   KubeRay's CRD schemas made strict (:mod:`ml_tasks.deploy.crd`);
 - the Helm values of the official Airflow chart: the executor, the project's image, no secret
@@ -58,7 +58,7 @@ def load_documents(path: Path) -> list[Any]:
 
 
 def builtin_problems(doc: dict[str, Any], where: str) -> list[str]:
-    """``kubernetes-validate --strict`` for one object of a built-in kind (Kubernetes ``K8S_VERSION``)."""
+    """``kubernetes-validate --strict`` for one object of a built-in kind (``K8S_VERSION``)."""
     import kubernetes_validate  # type: ignore[import-untyped]
 
     try:
