@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,9 @@ def stack_env(root: Path, started: dict[str, servers.Server]) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "PLATFORM_LAKE_URI": "s3://lake/curated",
-        "PLATFORM_OFFLINE_STORE_URI": "s3://lake/offline",
+        # Feast's DuckDB offline store reads s3:// through DuckDB's httpfs extension, which DuckDB
+        # downloads on first use: this machine has no network, so the offline features stay in
+        # the local PLATFORM_HOME here (an image installs httpfs at build time).
         "PLATFORM_TRAINING_SETS_URI": "s3://lake/training_sets",
         "PLATFORM_REDIS_URL": started["redis"].url,
         "MLFLOW_TRACKING_URI": started["mlflow"].url,
@@ -77,3 +80,54 @@ def stack() -> Iterator[Stack]:
         _stop_all(stack)
         os.environ.clear()
         os.environ.update(saved)
+
+
+# The components docker-compose runs, as separate processes (not `airflow standalone`).
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+@pytest.fixture(scope="session")
+def airflow(stack: Stack) -> Iterator[Any]:
+    """A Ray head and Airflow's four components on the stack's Postgres, LocalExecutor.
+
+    Yields an authenticated REST client (``AirflowApi``). The scheduler creates no scheduled
+    runs (``use_job_schedule = False``): the test triggers each run through the REST API, so a
+    paused-then-unpaused daily DAG does not also start "yesterday" of the real calendar.
+    """
+    from ml_platform_airflow.api_client import login_from_password_file
+    from ml_platform_demo import ray_head
+    from ml_platform_demo.airflow_api import AirflowApi
+    from ml_platform_demo.backfill import airflow_cli
+    from ml_platform_demo.orchestration import init_airflow_db
+    from ml_platform_demo.services import running_services
+    from ml_tasks.settings import airflow_env, get_settings
+
+    os.environ["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
+    os.environ["PLATFORM_LANDING_WAIT_SECONDS"] = "120"
+    settings = get_settings()
+    t0 = time.monotonic()
+    head = ray_head.start_head(settings, num_cpus=2)
+    try:
+        os.environ["RAY_ADDRESS"] = head.address
+        settings = get_settings()
+        init_airflow_db(settings)
+        # Serialized now, so every DAG is known before the first trigger (the dag-processor
+        # parses the folder again in the background, as in production).
+        airflow_cli(["dags", "reserialize"], {**os.environ, **airflow_env(settings)})
+        with running_services(AIRFLOW_COMPONENTS, settings) as services:
+            stack.versions["ray"] = f"Ray {_version('ray')} (head {head.address})"
+            stack.versions["airflow"] = f"Apache Airflow {_version('apache-airflow')}"
+            print(f"ray head and airflow up in {time.monotonic() - t0:.1f}s", flush=True)
+            api = AirflowApi.login(
+                services.api_url, *login_from_password_file(settings.airflow_home)
+            )
+            api.services = services  # type: ignore[attr-defined]
+            yield api
+    finally:
+        ray_head.stop_head(settings)
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
