@@ -83,9 +83,7 @@ def format_evaluation(summary: EvaluationSummary) -> str:
             f"  robustness {kind:<16} worst {r.get('case')}: drop {_fmt(r.get('drop'))} "
             f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
         )
-    lines.append(
-        f"  artifacts  {summary.report}, {summary.model_card} (run {summary.run_id})"
-    )
+    lines.append(f"  artifacts  {summary.report}, {summary.model_card} (run {summary.run_id})")
     for key, error in summary.errors.items():
         lines.append(f"  problem    {key}: {error}")
     return "\n".join(lines)
