@@ -28,7 +28,11 @@ features materialized into the SQLite online store, and two versions registered 
 own helper (``tests/model_fixtures.py``), ``champion`` on the first.
 
     .venv/bin/python bench/serving.py [--seconds 60] [--rates 100,200,500] [--home PATH]
-        [--machines 120] [--skip-ray]
+        [--machines 120] [--skip-ray] [--ablate]
+
+``--ablate`` runs only a diagnosis of the gateway's tail: gateways with the prediction log's
+writes deferred (flush interval and batch size out of reach) or the registry poll off, side by
+side with one as is.
 """
 
 from __future__ import annotations
@@ -707,6 +711,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-ray", action="store_true", help="leave out the Ray Serve path")
     parser.add_argument("--floor-only", action="store_true", help="only the echo floor")
+    parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="only the gateway at the top rate with its background work switched off in turn",
+    )
     parser.add_argument("--serve-echo", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--build-home", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--alias-helper", action="store_true", help=argparse.SUPPRESS)
@@ -747,7 +756,10 @@ def run_all(args: argparse.Namespace) -> None:
             return
         home, machines = prepare_home(args)
         env["PLATFORM_HOME"] = str(home)
-        run_gateway(args, env, echo, machines, rates, top, servers)
+        if args.ablate:
+            run_ablation(args, env, machines, top, servers)
+        else:
+            run_gateway(args, env, echo, machines, rates, top, servers)
     finally:
         for server in servers:
             server.stop()
@@ -886,6 +898,46 @@ def run_ray(
     finally:
         server.stop()
     return results
+
+
+# Gateways whose background work is switched off through the settings, one at a time.
+ABLATIONS = {
+    "gateway as is": {},
+    "log writes deferred": {
+        "PLATFORM_PREDICTIONS_FLUSH_SECONDS": "1000000",
+        "PLATFORM_PREDICTIONS_BATCH_ROWS": "1000000000",
+    },
+    "registry poll off": {"PLATFORM_GATEWAY_POLL_SECONDS": "1000000"},
+}
+
+
+def run_ablation(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    machines: list[str],
+    top: float,
+    servers: list[Server],
+) -> None:
+    """Where the gateway's tail comes from: one gateway process per :data:`ABLATIONS` entry,
+    loaded in slices taken in turn at the top rate; seconds with a slow answer counted."""
+    targets = []
+    for name, overrides in ABLATIONS.items():
+        port = free_port()
+        argv = [sys.executable, "-m", "ml_tasks", "serve", "--host", HOST, "--port", str(port)]
+        server = start_server("ablation", argv, port, {**env, **overrides}, "/v2/health/ready")
+        servers.append(server)
+        targets.append(Target(name, server, predict_requests(port, machines)))
+    print(f"gateway background work off in turn, {top:.0f}/s, {SLICE_S:g} s slices in turn:")
+    print(HEADER, flush=True)
+    for result in interleaved(targets, top, args.seconds):
+        worst: dict[int, float] = {}
+        for intended, latency in zip(result.intended, result.latency, strict=True):
+            worst[int(intended)] = max(worst.get(int(intended), 0.0), latency)
+        slow = sum(1 for latency in worst.values() if latency > 2 * SLA_P99_S)
+        print(
+            f"  {result.label:<22} seconds with an answer over {ms(2 * SLA_P99_S)} ms: "
+            f"{slow} of {len(worst)}"
+        )
 
 
 def timeline(result: LoadResult, at: float, before: int = 3, after: int = 4) -> str:
