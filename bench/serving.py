@@ -8,16 +8,20 @@ omission). Percentiles come from an HdrHistogram (1 us to 60 s, 3 significant di
 
 Every server runs in a process of its own, as ``python -m ml_tasks serve`` runs it (uvicorn, one
 worker, uvloop + httptools); the generator stays in this process. Measured side by side in the
-same run, interleaved rate by rate:
+same run, rate by rate, the two sides taking 10 s slices in turn (so the load of other work on a
+shared machine hits both alike):
 
 - **floor**: a trivial echo endpoint built here on the same stack (Starlette + uvicorn + uvloop +
   httptools + orjson, one worker): parses the request, answers one machine's worth of JSON;
 - **gateway**: ``POST /v1/predict`` with one machine per request, machine ids drawn over the
-  whole fleet, features from the SQLite online store; shadow off, then on (alias ``shadow`` on a
-  second version), then an alias flip (``champion`` moved to the second version) in the middle
-  of a run, picked up through ``POST /v1/admin/reload``;
+  whole fleet, features from the SQLite online store; shadow off and on (alias ``shadow`` on a
+  second version) in slices taken in turn, then an alias flip (``champion`` moved to the second
+  version by a helper process) in the middle of a run, picked up through
+  ``POST /v1/admin/reload``;
 - **Ray Serve**: the same gateway as a Ray Serve deployment on a local Ray
-  (``ml_tasks.serving.ray_serve.run_local``), same requests, its p99 as a ratio to uvicorn's.
+  (``python -m ml_tasks.serving.ray_serve``, i.e. ``run_local``), same requests, after the
+  uvicorn gateway stopped, up to the first rate it cannot keep up with; its p99 as a ratio to
+  uvicorn's.
 
 Also printed: the generator's own CPU per request and its send lag (actual send - intended send)
 to show it is not the bottleneck, and each server's CPU per request (its whole process tree).
