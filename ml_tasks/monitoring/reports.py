@@ -136,12 +136,9 @@ def _experiment(client: Any, name: str, settings: Settings) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    root = settings.mlflow_artifact_root
-    location = None
-    if root and "://" not in root:
-        location = Path(root, name).resolve().as_uri()
-    elif root:
-        location = f"{root.rstrip('/')}/{name}"
+    from ml_tasks.registry.models import experiment_location
+
+    location = experiment_location(settings.mlflow_artifact_root, name)
     return client.create_experiment(name, artifact_location=location)
 
 

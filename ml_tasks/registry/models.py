@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ml_tasks.reachability import require_reachable_once
 from ml_tasks.settings import Settings, get_settings
@@ -102,6 +103,20 @@ def client(settings: Settings | None = None) -> Any:
         else:
             os.environ[name] = value
     return MlflowClient(tracking_uri=s.mlflow_tracking_uri, registry_uri=s.mlflow_registry_uri)
+
+
+def experiment_location(artifact_root: str, experiment: str) -> str | None:
+    """Where a new experiment's artifacts go: ``<root>/<experiment>`` as a URI.
+
+    A root with a scheme is a URI as given: ``s3://...``, and ``mlflow-artifacts:/`` (the
+    tracking server's proxy, ``--serve-artifacts``), which has no ``//``; a plain path becomes a
+    ``file://`` URI. Empty: None, the server's default artifact root.
+    """
+    if not artifact_root:
+        return None
+    if len(urlsplit(artifact_root).scheme) > 1:  # one letter would be a Windows drive
+        return f"{artifact_root.rstrip('/')}/{experiment}"
+    return Path(artifact_root, experiment).resolve().as_uri()
 
 
 def registry_exists(settings: Settings | None = None) -> bool:

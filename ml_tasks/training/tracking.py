@@ -23,7 +23,7 @@ from typing import Any
 
 from ml_tasks.registry.aliases import ReleaseContext, move_alias, verify_or_quarantine
 from ml_tasks.registry.digest import DIGEST_TAG, model_digest
-from ml_tasks.registry.models import CHALLENGER, client
+from ml_tasks.registry.models import CHALLENGER, client, experiment_location
 from ml_tasks.settings import REPO_ROOT, Settings, get_settings
 from ml_tasks.training.runner import TrainResult, finite
 from ml_tasks.training.spec import MODEL_NAME, TrainingPlan
@@ -62,11 +62,7 @@ def _experiment_id(mlflow_client: Any, settings: Settings) -> str:
     found = mlflow_client.get_experiment_by_name(EXPERIMENT)
     if found is not None:
         return found.experiment_id
-    location = None
-    if "://" not in settings.mlflow_artifact_root:
-        location = Path(settings.mlflow_artifact_root, EXPERIMENT).resolve().as_uri()
-    elif settings.mlflow_artifact_root:
-        location = f"{settings.mlflow_artifact_root.rstrip('/')}/{EXPERIMENT}"
+    location = experiment_location(settings.mlflow_artifact_root, EXPERIMENT)
     return mlflow_client.create_experiment(EXPERIMENT, artifact_location=location)
 
 
