@@ -62,12 +62,10 @@ def row_for(outcome: ReleaseOutcome, window: str, why: str) -> LifecycleRow:
 
 def machine_ids(settings: Settings, limit: int = 100) -> list[str]:
     """The fleet's machine ids from the asset register the ELT curated (the online store's keys)."""
-    import deltalake
+    from ml_tasks.elt import lake
 
-    table = deltalake.DeltaTable(
-        settings.table_uri("machines"), storage_options=settings.storage_options or None
-    )
-    ids = sorted(set(table.to_pyarrow_table(columns=["machine_id"]).column(0).to_pylist()))
+    table = lake.read_table(settings.table_uri("machines"), settings, columns=["machine_id"])
+    ids = sorted(set(table.column(0).to_pylist())) if table is not None else []
     return ids[:limit]
 
 
