@@ -11,6 +11,7 @@ by its PID when the session ends, pass or fail.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +43,9 @@ def stack_env(root: Path, started: dict[str, servers.Server]) -> dict[str, str]:
         "PLATFORM_TRAINING_SETS_URI": "s3://lake/training_sets",
         "PLATFORM_REDIS_URL": started["redis"].url,
         "MLFLOW_TRACKING_URI": started["mlflow"].url,
+        # Experiments created by the platform put their artifacts behind the server's proxy
+        # (--serve-artifacts), which stores them under s3://mlflow/artifacts.
+        "PLATFORM_MLFLOW_ARTIFACT_ROOT": "mlflow-artifacts:/",
         "PLATFORM_RAY_STORAGE_PATH": "s3://ray/checkpoints",
         "PLATFORM_SEARCH_INDEX_URI": "s3://search/index",
     }
@@ -80,6 +84,8 @@ def stack() -> Iterator[Stack]:
         _stop_all(stack)
         os.environ.clear()
         os.environ.update(saved)
+        # Failures already carry the servers' and tasks' log tails.
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # The components docker-compose runs, as separate processes (not `airflow standalone`).
