@@ -232,9 +232,16 @@ class _TaskLogSink:
             raise structlog.DropEvent
         return event
 
+    def _console(self, rec: logging.LogRecord, text: str) -> bool:
+        """Whether a stdlib record also goes to the console (the task log gets it anyway)."""
+        if not self.quiet:
+            return True
+        # dag.test()'s own logger (stdlib) says this once a second while a sensor waits.
+        return rec.levelno >= logging.WARNING and not text.startswith(_WAITING_FOR_RESCHEDULE)
+
     def stdlib_filter(self, rec: logging.LogRecord) -> bool:
         if rec is self.last_record:  # one record, several root handlers: write it once
-            return not (self.quiet and rec.levelno < logging.WARNING)
+            return self._console(rec, rec.getMessage())
         self.last_record = rec
         text = rec.getMessage()
         if rec.exc_info:
@@ -243,7 +250,7 @@ class _TaskLogSink:
         self._write(
             {"timestamp": stamp, "level": rec.levelname.lower(), "event": text, "logger": rec.name}
         )
-        return not (self.quiet and rec.levelno < logging.WARNING)
+        return self._console(rec, text)
 
 
 _SINK: list[_TaskLogSink] = []
