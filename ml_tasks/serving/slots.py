@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,6 +102,12 @@ class TableRead:
     refused: tuple[Refusal, ...]  # versions refused by this read (not repeats)
 
 
+# A poll that finds the aliases and the canary share unchanged re-reads the versions' tags
+# (digest, quarantine, alert threshold) at most this often; an alias move or an admin reload
+# reads everything at once.
+FULL_READ_SECONDS = 30.0
+
+
 def parse_percent(raw: str | None) -> int:
     """The canary share tag as an int in 0..100 (0 when absent or unusable)."""
     try:
@@ -126,6 +133,10 @@ class SlotLoader:
         self.tracking_uri = tracking_uri
         self.sensors = sensors
         self.refused: dict[str, Refusal] = {}  # version -> its latest refusal
+        # What the last full read saw, and when: a poll that finds the same aliases and share
+        # skips the per-version reads (see read()).
+        self._last_seen: tuple[tuple[tuple[str, str], ...], int] | None = None
+        self._last_full = 0.0
 
     def read_aliases(self) -> tuple[dict[str, str], int]:
         """Slot aliases -> versions and the canary percent, in one registry call.
@@ -151,6 +162,21 @@ class SlotLoader:
         """The table the registry asks for now, built from ``current``'s models where it can."""
         aliases, percent = self.read_aliases()
         read_at = datetime.now(UTC)
+        seen = (tuple(sorted(aliases.items())), percent)
+        unchanged = seen == self._last_seen and current.versions() == aliases
+        if (
+            unchanged
+            and not retry_refused
+            and time.monotonic() - self._last_full < FULL_READ_SECONDS
+        ):
+            # Nothing moved: skip the per-version registry reads. Each one is an ORM query
+            # holding the GIL, and every 2 s they stalled the gateway's event loop (the
+            # serving benchmark's --ablate run: p99 947 ms with the poll, 217 ms without).
+            table = SlotTable(
+                models=dict(current.models), canary_percent=percent, aliases_read_at=read_at
+            )
+            return TableRead(table=table, loaded=(), refused=())
+        self._last_seen, self._last_full = seen, time.monotonic()
         by_version = {m.version: m for m in current.models.values()}
         models: dict[str, LoadedModel] = {}
         loaded: list[str] = []
