@@ -46,44 +46,19 @@ def train_and_register(
     learned nothing), while the registered lineage still points at the real training set, so the
     holdout it is evaluated on is the real one.
     """
-    import numpy as np
-    import pyarrow.parquet as pq
-    import xgboost as xgb
-
-    from ml_tasks.training import pipeline, tracking
-    from ml_tasks.training.runner import TrainResult
+    from ml_platform_demo.degraded import register_booster
 
     if features is not None:
         ref = dataclasses.replace(ref, features=tuple(features))
-    storage = Path(settings.platform_home) / "ray_results"
-    plan = pipeline.plan_training(
-        ref, run_id=run_id, settings=settings, storage_path=str(storage), rounds=rounds
+    return register_booster(
+        ref,
+        run_id=run_id,
+        settings=settings,
+        rounds=rounds,
+        params={**PARAMS, **(params or {})},
+        shuffle_labels=shuffle_labels,
+        storage_path=str(Path(settings.platform_home) / "ray_results"),
     )
-    frame = pq.read_table(ref.path).to_pandas()
-    stamps = frame[ref.timestamp].astype("int64").to_numpy() // 1000  # ns -> us
-    train = frame[stamps < plan.split.train_end_us]
-    labels = train[ref.label].to_numpy()
-    if shuffle_labels:
-        labels = np.random.default_rng(0).permutation(labels)
-    cols = list(plan.features)
-    matrix = xgb.DMatrix(train[cols].astype("float32"), label=labels, feature_names=cols)
-    booster = xgb.train({**PARAMS, **(params or {})}, matrix, rounds)
-    checkpoint = storage / plan.run_name / "checkpoint_final"
-    checkpoint.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(checkpoint / "model.ubj"))
-    result = TrainResult(
-        run_name=plan.run_name,
-        checkpoint_uri=str(checkpoint),
-        rounds_requested=rounds,
-        rounds_trained=rounds,
-        best_iteration=None,
-        best_score=None,
-        stop_metric="aucpr",
-        stopped_early=False,
-        history=[{"round": rounds, "valid-aucpr": 0.0}],
-        attempts=[{"start_round": 0}],
-    )
-    return tracking.log_and_register(plan, result, settings)
 
 
 def model_artifact_dir(settings: Any, version: str) -> Path:

@@ -22,19 +22,7 @@ GATE_TASKS = GATE_TASK_IDS
 
 def gate_decisions(dag_run: Any) -> dict[str, dict[str, Any]]:
     """The ``gate_decision`` XCom of each gate task of a ``promote_model`` run."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows: Sequence[Any] = session.scalars(
-            XComModel.get_many(
-                run_id=dag_run.run_id,
-                key="gate_decision",
-                dag_ids=dag_run.dag_id,
-                task_ids=list(GATE_TASKS),
-            )
-        ).all()
-        return {row.task_id: XComModel.deserialize_value(row) for row in rows}
+    return xcom_values(dag_run, "gate_decision", GATE_TASKS)
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
@@ -59,16 +47,18 @@ def format_decisions(decisions: dict[str, dict[str, Any]], states: dict[str, str
 
 def task_results(dag_run: Any, task_ids: Sequence[str]) -> dict[str, Any]:
     """The ``return_value`` XCom of these tasks of a DAG run (absent: the task did not run)."""
+    return xcom_values(dag_run, "return_value", task_ids)
+
+
+def xcom_values(dag_run: Any, key: str, task_ids: Sequence[str]) -> dict[str, Any]:
+    """The XCom ``key`` of each of ``task_ids`` in a DAG run, by task id."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         rows: Sequence[Any] = session.scalars(
             XComModel.get_many(
-                run_id=dag_run.run_id,
-                key="return_value",
-                dag_ids=dag_run.dag_id,
-                task_ids=list(task_ids),
+                run_id=dag_run.run_id, key=key, dag_ids=dag_run.dag_id, task_ids=list(task_ids)
             )
         ).all()
         return {row.task_id: XComModel.deserialize_value(row) for row in rows}
