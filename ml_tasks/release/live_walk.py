@@ -188,6 +188,33 @@ def _shadow_record(decision: live.LiveDecision, gateway: str, started: datetime)
     }
 
 
+def _enter_stage(
+    mlflow_client: Any,
+    model_name: str,
+    version: str,
+    stage: str,
+    reason: str,
+    *,
+    gateway: str,
+    context: ReleaseContext,
+    settings: Settings,
+) -> None:
+    """Start a live stage: the version's digest checkpoint, then alias ``stage`` on it."""
+    verify_or_quarantine(
+        mlflow_client, model_name, version, stage=stage, context=context, settings=settings
+    )
+    move_alias(
+        mlflow_client,
+        model_name,
+        stage,
+        version,
+        context=context,
+        settings=settings,
+        reason=reason,
+        details={"mode": LIVE, "gateway": gateway},
+    )
+
+
 def advance_shadow(
     model_name: str,
     version: str,
@@ -205,19 +232,15 @@ def advance_shadow(
     started, _ = _since_set(model_name, version, SHADOW, context, settings)
     champion = _champion(c, model_name, version)
     if started is None or alias_version(c, model_name, SHADOW) != version:
-        verify_or_quarantine(
-            c, model_name, version, stage=SHADOW, context=context, settings=settings
-        )
-        move_alias(
+        _enter_stage(
             c,
             model_name,
-            SHADOW,
             version,
+            SHADOW,
+            f"shadow: v{version} scores mirrored requests beside champion v{champion} ({LIVE})",
+            gateway=gateway,
             context=context,
             settings=settings,
-            reason=f"shadow: v{version} scores mirrored requests beside champion v{champion} "
-            f"({LIVE})",
-            details={"mode": LIVE, "gateway": gateway},
         )
         request_reload(gateway, f"shadow v{version}")
         return LiveProgress(SHADOW, False, f"shadow set on v{version}; waiting for mirrors")
@@ -382,18 +405,15 @@ def advance_canary(
     champion = _champion(c, model_name, version)
     started, after = _since_set(model_name, version, CANARY, context, settings)
     if started is None or alias_version(c, model_name, CANARY) != version:
-        verify_or_quarantine(
-            c, model_name, version, stage=CANARY, context=context, settings=settings
-        )
-        move_alias(
+        _enter_stage(
             c,
             model_name,
-            CANARY,
             version,
+            CANARY,
+            f"canary: v{version} beside champion v{champion} ({LIVE})",
+            gateway=gateway,
             context=context,
             settings=settings,
-            reason=f"canary: v{version} beside champion v{champion} ({LIVE})",
-            details={"mode": LIVE, "gateway": gateway},
         )
         _set_step(
             c, model_name, version, steps[0], gateway=gateway, context=context, settings=settings
