@@ -140,6 +140,9 @@ class Settings:
     # Kubernetes path: the per-task pod resources of the heavy tasks under the KubernetesExecutor
     # (ml_platform_airflow.resources; read only when that executor is configured).
     k8s_task_resources_path: Path = Path()
+    # Prometheus Pushgateway the batch tasks push their metrics to (ml_tasks.observability);
+    # None (the embedded default): pushing is a no-op.
+    pushgateway_url: str | None = None
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -269,6 +272,7 @@ def get_settings() -> Settings:
                 str(REPO_ROOT / "include" / "k8s" / "task-resources.yaml"),
             )
         ),
+        pushgateway_url=os.environ.get("PLATFORM_PUSHGATEWAY_URL", "").strip().rstrip("/") or None,
     )
 
 

@@ -24,6 +24,7 @@ import pytest
 pytest_plugins = [
     "tests.feature_fixtures",
     "tests.monitoring_fixtures",
+    "tests.observability_fixtures",
     "tests.ray_fixtures",
     "tests.redis_fixtures",
     "tests.release_fixtures",
