@@ -143,6 +143,8 @@ class Settings:
     # Prometheus Pushgateway the batch tasks push their metrics to (ml_tasks.observability);
     # None (the embedded default): pushing is a no-op.
     pushgateway_url: str | None = None
+    # The MLflow UI the Airflow ML view links runs and versions to (``make mlflow-ui``'s address).
+    mlflow_ui_url: str = "http://localhost:5000"
 
     def table_uri(self, table: str) -> str:
         """URI of a curated Delta table (local folder or ``s3://`` prefix)."""
@@ -273,6 +275,7 @@ def get_settings() -> Settings:
             )
         ),
         pushgateway_url=os.environ.get("PLATFORM_PUSHGATEWAY_URL", "").strip().rstrip("/") or None,
+        mlflow_ui_url=_env("PLATFORM_MLFLOW_UI_URL", "http://localhost:5000").rstrip("/"),
     )
 
 
