@@ -100,6 +100,27 @@ class ReportPolicy:
 
 
 @dataclass(frozen=True)
+class LivePerformancePolicy:
+    """Live model performance from delayed labels (``ml_tasks.monitoring.live_performance``)."""
+
+    horizon_hours: int = 24
+    min_rows: int = 200
+    min_positives: int = 10
+    calibration_bins: int = 10
+    # Drop rule: ``None`` switches a bound off.
+    max_roc_auc_drop: float | None = 0.1
+    min_roc_auc: float | None = None
+    max_recall_drop: float | None = None
+    min_recall: float | None = None
+    # Which slices' breach raises the alarm: "fleet" or "every_slice" (plants too).
+    alarm_on: str = "fleet"
+    # Aliases whose live numbers can raise the alarm (the others are computed and reported).
+    alarm_aliases: tuple[str, ...] = ("champion",)
+    # Evidently classification report (HTML) per day and version.
+    html: bool = True
+
+
+@dataclass(frozen=True)
 class MonitoringPolicy:
     """The whole policy file."""
 
@@ -114,6 +135,7 @@ class MonitoringPolicy:
     quality: QualityPolicy = field(default_factory=QualityPolicy)
     alarm: AlarmPolicy = field(default_factory=AlarmPolicy)
     reports: ReportPolicy = field(default_factory=ReportPolicy)
+    live_performance: LivePerformancePolicy = field(default_factory=LivePerformancePolicy)
     path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +161,7 @@ _SECTIONS: dict[str, type] = {
     "quality": QualityPolicy,
     "alarm": AlarmPolicy,
     "reports": ReportPolicy,
+    "live_performance": LivePerformancePolicy,
 }
 
 
@@ -149,6 +172,8 @@ def _section(name: str, cls: type, raw: Any) -> Any:
                 return date.fromisoformat(str(value))
             except ValueError as err:
                 raise PolicyError(f"{name}.start: not a date: {value!r}") from err
+        if key == "alarm_aliases":
+            return tuple(str(v) for v in value or ())
         if key == "column_thresholds":
             return {str(k): float(v) for k, v in (value or {}).items()}
         return value
@@ -208,8 +233,33 @@ def validate(policy: MonitoringPolicy) -> None:
     ):
         if n < 1:
             problems.append(f"{label} must be >= 1, got {n}")
+    problems += _live_problems(policy.live_performance)
     if problems:
         raise PolicyError("invalid monitoring policy: " + "; ".join(problems))
+
+
+def _live_problems(live: LivePerformancePolicy) -> list[str]:
+    problems = []
+    if live.alarm_on not in PREDICTION_ALARM_ON:
+        problems.append(
+            f"live_performance.alarm_on must be one of {PREDICTION_ALARM_ON}, got {live.alarm_on!r}"
+        )
+    for label, n in (
+        ("live_performance.horizon_hours", live.horizon_hours),
+        ("live_performance.min_positives", live.min_positives),
+        ("live_performance.calibration_bins", live.calibration_bins),
+    ):
+        if n < 1:
+            problems.append(f"{label} must be >= 1, got {n}")
+    for label, bound in (
+        ("live_performance.max_roc_auc_drop", live.max_roc_auc_drop),
+        ("live_performance.min_roc_auc", live.min_roc_auc),
+        ("live_performance.max_recall_drop", live.max_recall_drop),
+        ("live_performance.min_recall", live.min_recall),
+    ):
+        if bound is not None and not 0 <= bound <= 1:
+            problems.append(f"{label} must be in [0, 1] or null, got {bound}")
+    return problems
 
 
 def load_policy(

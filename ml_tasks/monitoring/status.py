@@ -103,11 +103,15 @@ def promotion_gate(
     With ``model_version`` (the candidate), a candidate check of that version decides when one
     was run (``python -m ml_tasks drift --alias challenger``): a model retrained on the drifted
     data can pass while the champion is still in alarm. Without such a check, the serving
-    model's status decides.
+    model's status decides. Also closed while the champion's latest labelled day of live
+    performance is in alarm (:func:`_live_decision`).
     """
     status = drift_status(model_name, settings, model_version) if model_version else None
     if status is None or not status["evaluated"]:
         status = drift_status(model_name, settings)
+    live = _live_decision(model_name, settings)
+    if live is not None and not status["in_alarm"]:
+        return live
     if status["in_alarm"]:
         reasons = "; ".join(status["reasons"][:5])
         more = len(status["reasons"]) - 5
@@ -127,6 +131,29 @@ def promotion_gate(
         f"{model_name}: no alarm (latest monitored interval {status['latest_interval']}, "
         f"reference v{status['model_version']})",
         status,
+    )
+
+
+def _live_decision(model_name: str, settings: Settings | None) -> GateDecision | None:
+    """Closed while the champion's latest computed live-performance day is in alarm.
+
+    The champion serving worse than its evaluation promised is a reason to stop releasing on
+    the current evidence, as drift is (``ml_tasks.monitoring.live_performance``); None when
+    there is no live alarm.
+    """
+    from ml_tasks.monitoring.live_performance import live_status
+
+    live = live_status(model_name, settings)
+    if not live["in_alarm"]:
+        return None
+    reasons = "; ".join(live["reasons"][:5])
+    return GateDecision(
+        open=False,
+        reason=(
+            f"{model_name}: live performance in alarm since {live['since']} (latest labelled "
+            f"day {live['latest_day']}, champion v{live['model_version']}): {reasons}"
+        ),
+        status={**drift_status(model_name, settings), "live_performance": live},
     )
 
 
