@@ -15,12 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.redis_fixtures import _free_port, in_ci
-
 
 def required_binary(name: str, package: str, what: str) -> str:
     """The path of ``name``; skip without it, but fail in CI, where a skip would hide that
     ``what`` was never tested (``.ci/run`` installs the Debian ``package`` and sets ``CI``)."""
+    from tests.redis_fixtures import in_ci  # lazily: tests.redis_fixtures is a plugin too
+
     binary = shutil.which(name)
     if binary is not None:
         return binary
@@ -36,6 +36,8 @@ def pushgateway_url() -> Iterator[str]:
     binary = required_binary(
         "prometheus-pushgateway", "prometheus-pushgateway", "the Pushgateway push tests"
     )
+    from tests.redis_fixtures import _free_port
+
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(

@@ -14,6 +14,7 @@ from ml_tasks.elt.contracts import load_contract
 from ml_tasks.elt.events import TableRun, curate_events
 from ml_tasks.elt.machines import curate_machines, known_machine_ids
 from ml_tasks.elt.work_orders import curate_work_orders
+from ml_tasks.observability.platform_metrics import push_table_run
 from ml_tasks.settings import Settings, get_settings
 
 
@@ -32,7 +33,10 @@ def load_machines(
     day: date, *, settings: Settings | None = None, run_id: str | None = None
 ) -> TableRun:
     """Stage 1: the machines reference table (other stages check machine ids against it)."""
-    return curate_machines(settings or get_settings(), day=day, run_id=run_id)
+    s = settings or get_settings()
+    run = curate_machines(s, day=day, run_id=run_id)
+    push_table_run(run, s)
+    return run
 
 
 def curate_telemetry(
@@ -42,7 +46,9 @@ def curate_telemetry(
     s = settings or get_settings()
     known = {"machines.machine_id": known_machine_ids(s)}
     contract = load_contract("telemetry", s.contracts_dir)
-    return curate_events(contract, day, s, known=known, run_id=run_id)
+    run = curate_events(contract, day, s, known=known, run_id=run_id)
+    push_table_run(run, s)
+    return run
 
 
 def curate_maintenance(
@@ -52,6 +58,8 @@ def curate_maintenance(
     s = settings or get_settings()
     known = {"machines.machine_id": known_machine_ids(s)}
     history, current = curate_work_orders(day, s, known=known, run_id=run_id)
+    for run in (history, current):
+        push_table_run(run, s)
     return MaintenanceRun(history=history, current=current)
 
 

@@ -51,6 +51,7 @@ from ml_tasks.monitoring.policy import MonitoringPolicy, load_policy
 from ml_tasks.monitoring.quality import QualityResult, check_quality, quality_columns
 from ml_tasks.monitoring.results import DayVerdict, MonitoringDay
 from ml_tasks.monitoring.store import NO_CHAMPION
+from ml_tasks.observability import platform_metrics
 from ml_tasks.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -466,6 +467,7 @@ class Monitor:
             mlflow_run_id=summary["mlflow_run_id"],
             timings=timings,
         )
+        platform_metrics.push_drift(result, slices, s)
         return replace(result, verdict=_log_verdict(result, p))
 
 

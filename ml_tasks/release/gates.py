@@ -343,6 +343,7 @@ def decide(
     ``record``: also keep the verdict on the version (:func:`record_decision`).
     """
     from ml_tasks.evaluation import records
+    from ml_tasks.observability.platform_metrics import push_gate
     from ml_tasks.registry.models import CHAMPION, alias_version, client
 
     if gate not in GATES:
@@ -377,6 +378,7 @@ def decide(
     )
     if record:
         record_decision(c, decision)
+        push_gate(decision, s)
     return decision
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ml_tasks.observability import platform_metrics
 from ml_tasks.search import embedder
 from ml_tasks.search.chunking import load_corpus
 from ml_tasks.search.gates import IndexGateFailed, gate
@@ -309,6 +310,7 @@ def gate_green(
     decision["interval"] = built.interval
     decision["seconds"] = round(time.perf_counter() - began, 3)
     index.record_gate(built.green, decision, run_id=run_id)
+    platform_metrics.push_search_gate(decision, s)
     # A blocked verdict at WARNING: it is why the live alias did not move.
     emit = log.info if decision["passed"] else log.warning
     for line in format_decision(decision):
@@ -379,6 +381,7 @@ def swap_live(
         green, reason=f"nightly refresh {decision.get('interval')}: gate passed", run_id=run_id
     )
     log.info("live index: v%s -> v%d", before, green)
+    platform_metrics.push_search_live(green, settings)
     return {"live": green, "previous": alias.previous, "changed": True}
 
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from ml_tasks.observability import platform_metrics
 from ml_tasks.settings import Settings, get_settings
 from ml_tasks.training import data, storage
 from ml_tasks.training.spec import TrainConfig, TrainingPlan, TrainingSetRef, run_name
@@ -225,6 +226,7 @@ def train(
             runner.check_local_resources(plan)
         result = runner.fit(plan, fault=fault or chaos_from_env(plan))
     storage.write_json(plan.result_uri, result.to_dict())
+    platform_metrics.push_training(result, s)
     return result
 
 
