@@ -75,6 +75,12 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_live_performance(args: argparse.Namespace) -> int:
+    from ml_tasks.monitoring.live_cli import run
+
+    return run(args)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ml_tasks.release.cli import run_evaluate
 
@@ -169,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     monitoring_cli.add_arguments(drift)
     drift.set_defaults(func=_cmd_drift)
+
+    live = sub.add_parser(
+        "live-performance",
+        help="live model performance of a labelled day from the prediction log (or --status)",
+    )
+    from ml_tasks.monitoring import live_cli
+
+    live_cli.add_arguments(live)
+    live.set_defaults(func=_cmd_live_performance)
 
     from ml_tasks.release import cli as release_cli
 

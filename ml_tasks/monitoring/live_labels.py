@@ -50,8 +50,8 @@ def served_answers(predictions: pd.DataFrame, day: date) -> tuple[pd.DataFrame, 
     Demo traffic (and an HMI polling every few seconds) asks about the same machine-hour many
     times; each ask is one logged answer, but the model is judged once per machine-hour and
     model: the first answer of each ``(model_version, alias, machine_id, feature_ts)`` is kept
-    (later ones served the same features, so the same score). Returns the rows and how many
-    answers were dropped as repeats.
+    (later ones served the same features, so the same score), with ``answers``, how many it
+    stands for. Returns the rows and how many answers were dropped as repeats.
     """
     start, stop = day_bounds(day)
     frame = predictions
@@ -67,7 +67,10 @@ def served_answers(predictions: pd.DataFrame, day: date) -> tuple[pd.DataFrame, 
     )
     frame = frame[keep].assign(feature_ts=feature_ts[keep])
     frame = frame.sort_values("ts", kind="stable")
-    deduped = frame.drop_duplicates(subset=list(DEDUP_KEY), keep="first")
+    counts = frame.groupby(list(DEDUP_KEY), sort=False).size().rename("answers").reset_index()
+    deduped = frame.drop_duplicates(subset=list(DEDUP_KEY), keep="first").merge(
+        counts, on=list(DEDUP_KEY), how="left"
+    )
     # The label grid is hourly; a feature row stamped inside an hour belongs to that hour.
     deduped = deduped.assign(feature_hour=deduped["feature_ts"].dt.floor("h"))
     return deduped.reset_index(drop=True), len(frame) - len(deduped)

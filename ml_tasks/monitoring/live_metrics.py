@@ -14,7 +14,7 @@ ranking metric, no alert served for precision), never NaN.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +97,7 @@ def slice_metrics(
 
 
 def drop_reasons(
-    live: dict[str, Any], offline: dict[str, float | None], rule: DropRule, *, where: str
+    live: Mapping[str, Any], offline: Mapping[str, Any], rule: DropRule, *, where: str
 ) -> list[str]:
     """Why ``live`` (a :func:`slice_metrics` result) breaches ``rule``; empty when it holds.
 
