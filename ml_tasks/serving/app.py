@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ml_tasks.serving.heap import freeze_startup_heap
 from ml_tasks.serving.protocol import (
     BINARY_HEADER,
     MODEL_NAME,
@@ -129,6 +130,7 @@ class ManualSearch:
                 from ml_tasks.search import embedder
 
                 embedder.load_model()
+                freeze_startup_heap(collect=False)  # torch and the model: long-lived too
             except Exception:
                 log.exception("search: loading the embedding model failed")
 
@@ -324,6 +326,8 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncGenerator[None]:
         if manage_gateway:
             await run_in_threadpool(gateway.start)
+        # Before the first request: full collections would otherwise pause it (heap.py).
+        freeze_startup_heap()
         if preload_search:
             manuals.warm_in_background()
         try:

@@ -4,7 +4,8 @@ The booster is loaded from the verified files of the MLflow xgboost flavour (the
 ``MLmodel`` yaml names; no pyfunc, whose DataFrame round trip costs more than the model call),
 set to one thread once (requests run in parallel on the server's threads; a booster fanning
 each tiny batch out to every core only adds contention) and scored with ``inplace_predict`` on a
-float64 numpy matrix in the signature's feature order, NaN for a missing value.
+float64 numpy matrix in the signature's feature order, NaN for a missing value (the C call
+``inplace_predict`` makes, bound once: :mod:`ml_tasks.serving.dense_predict`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class LoadedModel:
     loaded_at: datetime
     # Sensor -> the column indexes of its level and spread statistics (NaN when it is silent).
     sensor_columns: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    _predict: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from ml_tasks.serving.dense_predict import dense_predictor
+
+        # inplace_predict's C call bound once (dense_predict.py: its per-call setup cost
+        # as much as the rest of a request).
+        object.__setattr__(self, "_predict", dense_predictor(self.booster))
 
     def matrix(self, rows: Sequence[Mapping[str, Any]]) -> Any:
         """float64 rows in this model's feature order; NaN for a missing value."""
@@ -52,9 +61,7 @@ class LoadedModel:
 
     def score(self, matrix: Any) -> Any:
         """Positive-class probability per row (float64)."""
-        import numpy as np
-
-        output = np.asarray(self.booster.inplace_predict(matrix), dtype=np.float64)
+        output = self._predict(matrix)
         if output.ndim == 2:  # class probabilities: the positive class is the last column
             output = output[:, -1]
         return output
