@@ -114,6 +114,11 @@ class _SqliteLookup:
             found.setdefault(key, {})[feature] = value
         return found
 
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes whenever another connection commits to the
+        file (a materialization), so a result read under the same value is still exact."""
+        return int(self._con.execute("PRAGMA data_version").fetchone()[0])
+
     def read_stamped(self, keys: list[bytes]) -> tuple[_Rows, dict[bytes, float]]:
         """Like :meth:`read`, plus each entity's newest ``event_ts`` (epoch seconds)."""
         n = len(keys)
@@ -286,6 +291,8 @@ class OnlineFeatureReader:
         layout: OnlineLayout,
         lookup: _SqliteLookup | _RedisLookup | None,
         store: Any = None,
+        *,
+        cache_entries: int = 0,
     ) -> None:
         if lookup is None and store is None:
             raise ValueError("a reader needs a direct lookup or a Feast store")
@@ -296,6 +303,10 @@ class OnlineFeatureReader:
         self.store = store
         self._lookup = lookup
         self._version = layout.entity_key_serialization_version
+        # Decoded rows per machine, each with the store's data version it was read under (see
+        # get_stamped); only for a store that reports one (SQLite), and only when asked.
+        self._cache_entries = cache_entries if isinstance(lookup, _SqliteLookup) else 0
+        self._cache: dict[str, tuple[int, dict[str, Any], datetime | None]] = {}
 
     @classmethod
     def from_store(
@@ -307,9 +318,13 @@ class OnlineFeatureReader:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, fast: bool = True
+        cls, settings: Settings | None = None, *, fast: bool = True, cache_entries: int = 0
     ) -> OnlineFeatureReader:
-        """The recorded layout and the store read directly (no Feast import) where possible."""
+        """The recorded layout and the store read directly (no Feast import) where possible.
+
+        ``cache_entries`` > 0 keeps that many machines' decoded rows between calls on a SQLite
+        store (the gateway's hot path; see :meth:`get_stamped`).
+        """
         s = settings or get_settings()
         if fast:
             try:
@@ -318,7 +333,7 @@ class OnlineFeatureReader:
                 layout = None
             lookup = _direct_lookup(s, layout) if layout is not None else None
             if layout is not None and lookup is not None:
-                return cls(layout, lookup)
+                return cls(layout, lookup, cache_entries=cache_entries)
         return cls.from_store(get_store(s), fast=fast)
 
     @property
@@ -367,20 +382,36 @@ class OnlineFeatureReader:
             raise ValueError("machine ids must be non-empty strings")
         if self._lookup is None:
             return {m: (f, None) for m, f in self._get_with_feast(ids).items()}
-        keys = [entity_key(m, self._version) for m in ids]
-        rows, stamps = self._lookup.read_stamped(keys)
         out: dict[str, tuple[dict[str, Any] | None, datetime | None]] = {}
-        for machine, key in zip(ids, keys, strict=True):
+        version = -1
+        if self._cache_entries:
+            # Exact, not time-based: a row read under the store's current data version is what
+            # a read now would return; any commit (a materialization) changes the version.
+            # Callers must not mutate the returned dicts (they are shared).
+            version = self._lookup.data_version()  # type: ignore[union-attr]
+            for machine in ids:
+                hit = self._cache.get(machine)
+                if hit is not None and hit[0] == version:
+                    out[machine] = (hit[1], hit[2])
+            if len(out) == len(ids):
+                return out
+        todo = [m for m in ids if m not in out]
+        keys = [entity_key(m, self._version) for m in todo]
+        rows, stamps = self._lookup.read_stamped(keys)
+        for machine, key in zip(todo, keys, strict=True):
             row = rows.get(key)
             if row is None:
                 out[machine] = (None, None)
                 continue
             ts = stamps.get(key)
-            out[machine] = (
-                self._decode(row),
-                None if ts is None else datetime.fromtimestamp(ts, UTC),
-            )
-        return out
+            features = self._decode(row)
+            stamp = None if ts is None else datetime.fromtimestamp(ts, UTC)
+            out[machine] = (features, stamp)
+            if self._cache_entries:
+                if len(self._cache) >= self._cache_entries:
+                    self._cache.clear()  # bounded; refills from the store
+                self._cache[machine] = (version, features, stamp)
+        return {m: out[m] for m in ids}  # request order
 
     def _decode(self, row: dict[str, bytes]) -> dict[str, Any]:
         unpack = _DOUBLE.unpack_from

@@ -55,3 +55,31 @@ def test_stamped_reads_match_the_offline_timestamps(online_home):
     assert flags == {m: expected[m] < now - timedelta(hours=2) for m in machines}
     assert not all(flags.values())
     assert all(f.stale for f in fresh.fetch(machines, now=now + timedelta(days=2)).values() if f)
+
+
+def test_the_gateways_cached_reads_follow_each_materialization(features_home):
+    """The reader's cache (SQLite data version) serves repeats without a query and never
+    serves a row older than the store: a materialization in between is seen at once."""
+    s = features_home
+    compute_features(D1, D3, settings=s)
+    store.apply_definitions(s)
+    store.materialize(D1, D1 + timedelta(days=1), settings=s)
+    cached = OnlineFeatureReader.from_settings(s, cache_entries=1000)
+    machines = sorted(OnlineFeatureReader.from_settings(s).get_stamped(["M-0001"]))[:1]
+    machines = sorted({*machines, "M-0002", "M-0003"})
+    before = cached.get_stamped(machines)
+    assert all(values is not None for values, _ in before.values())
+
+    queries = []
+    lookup = cached._lookup
+    real = lookup.read_stamped
+    lookup.read_stamped = lambda keys: queries.append(len(keys)) or real(keys)
+    assert cached.get_stamped(machines) == before
+    assert queries == []  # every machine from the cache
+    assert cached.get_stamped([*machines, "M-9999"])["M-9999"] == (None, None)
+    assert queries == [1]  # only the one not cached went to the store
+
+    store.materialize(D1 + timedelta(days=1), D3, settings=s)  # another connection commits
+    after = cached.get_stamped(machines)
+    assert after == OnlineFeatureReader.from_settings(s).get_stamped(machines)
+    assert all(after[m][1] > before[m][1] for m in machines)  # newer rows, not the cached ones
