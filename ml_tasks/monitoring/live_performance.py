@@ -317,9 +317,16 @@ def _log_mlflow(
 
 
 def _push(day: date, model_name: str, rows: list[dict[str, Any]], settings: Settings) -> bool:
-    """Prometheus samples of the day (a no-op without a Pushgateway)."""
-    from ml_tasks.observability.pushgateway import Sample, push_metrics
+    """Prometheus samples of the day (a no-op without a Pushgateway): one group per model, so
+    the latest labelled day replaces the one before; the data day is a gauge of its own."""
+    from ml_tasks.observability.platform_metrics import (
+        LIVE_PERFORMANCE_ALARM,
+        LIVE_ROC_AUC,
+        push_stage,
+    )
+    from ml_tasks.observability.pushgateway import Sample
 
+    names = {name: f"ml_platform_live_{name}" for name in METRICS} | {"roc_auc": LIVE_ROC_AUC}
     samples = []
     for row in rows:
         labels = {
@@ -331,32 +338,18 @@ def _push(day: date, model_name: str, rows: list[dict[str, Any]], settings: Sett
         for name in METRICS:
             if row.get(name) is not None:
                 samples.append(
-                    Sample(
-                        f"ml_platform_live_{name}",
-                        float(row[name]),
-                        labels,
-                        f"Live {name} of the latest labelled day",
-                    )
+                    Sample(names[name], float(row[name]), labels, f"Live {name}, latest day")
                 )
         samples.append(
             Sample(
-                "ml_platform_live_alarm",
+                LIVE_PERFORMANCE_ALARM,
                 float(row["in_alarm"]),
                 labels,
                 "1 when the latest labelled day breaches the live-performance policy",
             )
         )
-    midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp()
-    samples.append(
-        Sample(
-            "ml_platform_live_labelled_day_timestamp_seconds",
-            midnight,
-            {"model": model_name},
-            "Start of the latest day whose live performance was computed",
-        )
-    )
-    return push_metrics(
-        "live_performance", samples, grouping={"model": model_name}, settings=settings
+    return push_stage(
+        "live_performance", samples, grouping={"model": model_name}, day=day, settings=settings
     )
 
 

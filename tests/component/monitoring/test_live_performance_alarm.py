@@ -43,13 +43,19 @@ def _rows(settings: Any, day: str) -> list[dict[str, Any]]:
     return [r for r in read_rows(MODEL, settings) if r["day"] == day]
 
 
-def test_a_day_that_holds_and_a_day_made_bad(live_home: Any, evaluated_champion: str) -> None:
+def test_a_day_that_holds_and_a_day_made_bad(
+    live_home: Any, evaluated_champion: str, pushgateway_url: str
+) -> None:
+    import dataclasses
+    import urllib.request
+
     from ml_tasks.monitoring.live_performance import alarm_extra, evaluate_day, live_status
     from ml_tasks.monitoring.status import promotion_gate
     from ml_tasks.registry.models import client
     from ml_tasks.training.trigger import DriftAlarm
 
-    s, version = live_home, evaluated_champion
+    s = dataclasses.replace(live_home, pushgateway_url=pushgateway_url)
+    version = evaluated_champion
     lf.write_predictions(
         s,
         lf.served_rows(lf.DAY_1, version, "good") + lf.served_rows(lf.DAY_2, version, "inverted"),
@@ -72,6 +78,17 @@ def test_a_day_that_holds_and_a_day_made_bad(live_home: Any, evaluated_champion:
     assert not gate.open and "live performance in alarm since 2026-10-06" in gate.reason
     status = live_status(MODEL, s)
     assert status["in_alarm"] and status["alarm_days"] == [lf.DAY_2.isoformat()]
+
+    # The Pushgateway holds the latest labelled day's numbers and the alarm.
+    with urllib.request.urlopen(f"{pushgateway_url}/metrics", timeout=5) as response:
+        exposed = response.read().decode()
+    alarm_line = next(
+        line
+        for line in exposed.splitlines()
+        if line.startswith("ml_platform_live_performance_alarm{") and 'slice="all"' in line
+    )
+    assert f'version="{version}"' in alarm_line and alarm_line.endswith(" 1")
+    assert "ml_platform_live_roc_auc{" in exposed
 
     # The asset event's extra is one train_failure_model reads.
     extra = alarm_extra(bad)
