@@ -38,7 +38,10 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "$(grep -E '^tor
     && grep -vE "^($(tr ' ' '|' <<<"${DEV_ONLY_PACKAGES}"))(\[|==)" requirements.txt \
         > /tmp/runtime-requirements.txt \
     && pip install --no-cache-dir -r /tmp/runtime-requirements.txt \
-    && rm /tmp/runtime-requirements.txt
+    && rm /tmp/runtime-requirements.txt \
+    && python -c "import duckdb; duckdb.execute('INSTALL httpfs')"
+# The last line above: Feast's DuckDB offline store reads s3:// parquet through DuckDB's httpfs
+# extension, which DuckDB otherwise downloads on first use, at run time, from every container.
 
 # The project, editable like the Makefile's install: ml_tasks.settings finds include/ (contracts,
 # policies, the feature repo) next to the packages, and the version in pyproject.toml.
