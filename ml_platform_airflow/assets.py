@@ -35,7 +35,8 @@ MODEL_CHAMPION = Asset(name=f"{MODEL_NAME}_champion", uri=f"mlflow://{MODEL_NAME
 
 # Monitoring (monitor_drift): emitted when the daily check finds feature or prediction drift past
 # include/policies/monitoring.yaml. The event's extra names the interval, the model version and
-# the reasons.
+# the reasons. monitor_live_performance emits it too when the champion's live performance drops
+# (extra "kind": "live_performance", kinds ["live_performance"], the labelled day as interval).
 DRIFT_ALARM = Asset(name="drift_alarm", uri="platform://monitoring/drift_alarm")
 
 # Maintenance manuals (refresh_embeddings): the document system's nightly export lands a full

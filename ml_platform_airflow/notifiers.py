@@ -9,8 +9,10 @@ The logic lives in :mod:`ml_tasks.alerts`; these classes only adapt Airflow's co
   task's return value (XCom) is the day's monitoring result
   (:meth:`ml_tasks.monitoring.results.MonitoringDay.to_dict`); the alert carries its interval,
   model version, reasons and report folder. Posted to ``PLATFORM_ALERT_WEBHOOK`` when set.
+- :class:`LivePerformanceAlarmNotifier`, the same for a drop of the champion's live performance
+  (``monitor_live_performance``).
 
-Neither has template fields: Airflow renders them in place on the instance, which DAG
+None has template fields: Airflow renders them in place on the instance, which DAG
 default_args share between tasks and which ``dag.test`` loops (the demo) reuse across runs, so
 the first rendering would stick. The context supplies the details instead (the drift alert's
 title is completed from the summary: ``"<title>: <model> <interval>"``).
@@ -77,6 +79,30 @@ class DriftAlarmNotifier(PlatformAlertNotifier):
             f"{self.title}: {fields['model_name']} {fields['interval']}",
             error=None,
             extra={"kind": "monitoring_breach", **fields},
+        )
+
+
+class LivePerformanceAlarmNotifier(PlatformAlertNotifier):
+    """Send a platform alert for a live-performance drop: attach it as ``on_success_callback``
+    of the task that raises the alarm; its return value (XCom) is the day's summary
+    (:func:`ml_tasks.monitoring.live_performance.evaluate_day`)."""
+
+    def notify(self, context: Any) -> None:
+        ti = _task_instance(context)
+        summary = (ti.xcom_pull(task_ids=ti.task_id) if ti is not None else None) or {}
+        _send(
+            context,
+            f"{self.title}: {summary.get('model_name')} {summary.get('day')}",
+            error=None,
+            extra={
+                "kind": "live_performance",
+                "interval": summary.get("day"),
+                "model_name": summary.get("model_name"),
+                "model_version": summary.get("champion_version"),
+                "reasons": summary.get("reasons") or [],
+                "report_paths": summary.get("report_paths") or [],
+                "mlflow_runs": summary.get("mlflow_runs") or [],
+            },
         )
 
 
