@@ -14,7 +14,7 @@ END ?= 2026-10-23
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint unit component integration ui backfill bench status clean evaluate history rollback \
-	search index-status index-rollback mlflow-ui serve train promote test-stack
+	search index-status index-rollback mlflow-ui serve train promote test-stack screenshots
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -74,6 +74,11 @@ test-stack: $(STAMP) ## Production stack test: real Postgres, S3, Redis, MLflow,
 
 ui: $(STAMP) ## Airflow UI on localhost with the project's DAGs (Ctrl-C stops everything)
 	$(PY) -m ml_platform_demo ui
+
+# Reuses `make ui`'s API server when it runs, else starts one for the shots; needs Debian's
+# chromium. The images go to PLATFORM_HOME/screenshots (never committed).
+screenshots: $(STAMP) ## Screenshots of the ML view in the Airflow UI (headless chromium) into .platform/screenshots
+	$(PY) -m ml_platform_demo.screenshots
 
 # The store and artifact locations come from ml_tasks.settings (PLATFORM_HOME, MLFLOW_TRACKING_URI).
 MLFLOW_PORT ?= 5000

@@ -1,0 +1,114 @@
+"""The ML view's FastAPI app, mounted by the platform's plugin at :data:`URL_PREFIX`.
+
+Routes (every one behind :func:`ml_platform_airflow.ui.auth.view_access`):
+
+- ``/``: the page (models, release, monitoring, data, search index);
+- ``/api/view`` and ``/api/<section>``: the same data as JSON;
+- ``/plots/drift.svg``, ``/plots/live.svg``: the charts on their own;
+- ``/artifacts/<run id>/<artifact>``: a version's evaluation report or model card, read from
+  its MLflow run (only those two artifacts, only runs of a registered version);
+- ``/reports/<path>``: the monitoring's Evidently reports under ``PLATFORM_HOME/reports``.
+
+The handlers are plain ``def``: FastAPI runs them in its thread pool, so reading the stores
+does not block the API server's event loop. Settings are resolved per request (cheap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+URL_PREFIX = "/ml"
+NAME = "ML platform"
+
+
+def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
+    """The app; ``settings_factory`` (default :func:`ml_tasks.settings.get_settings`)."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+    from ml_platform_airflow.ui import pages
+    from ml_platform_airflow.ui.auth import view_access
+    from ml_tasks.observability import ml_view
+    from ml_tasks.settings import get_settings
+
+    settings_of = settings_factory or get_settings
+    app = FastAPI(
+        title=NAME,
+        dependencies=[view_access()],
+        # The view is for people in the UI; the JSON routes are listed in this module.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return pages.page(ml_view.collect(settings_of()))
+
+    @app.get("/api/view")
+    def view() -> JSONResponse:
+        return JSONResponse(_jsonable(ml_view.collect(settings_of())))
+
+    @app.get("/api/{section}")
+    def section(section: str) -> JSONResponse:
+        if section not in ml_view.SECTIONS:
+            raise HTTPException(404, f"no section {section!r}; known: {list(ml_view.SECTIONS)}")
+        s = settings_of()
+        readers: dict[str, Callable[[], Any]] = {
+            "models": lambda: ml_view.models_section(s),
+            "release": lambda: ml_view.release_section(s),
+            "monitoring": lambda: ml_view.monitoring_section(s),
+            "data": lambda: ml_view.data_section(s),
+            "search": lambda: ml_view.search_section(s),
+        }
+        return JSONResponse(_jsonable(readers[section]()))
+
+    @app.get("/plots/{name}.svg")
+    def plot(name: str) -> Response:
+        charts = {"drift": pages.drift_chart, "live": pages.live_chart}
+        if name not in charts:
+            raise HTTPException(404, f"no plot {name!r}")
+        svg = charts[name](ml_view.monitoring_section(settings_of()))
+        return Response(svg, media_type="image/svg+xml")
+
+    @app.get("/artifacts/{run_id}/{artifact:path}")
+    def artifact(run_id: str, artifact: str) -> Response:
+        content = ml_view.run_artifact(run_id, artifact, settings_of())
+        if content is None:
+            raise HTTPException(404, "no such artifact")
+        kind = "text/html" if artifact.endswith(".html") else "text/plain"
+        return Response(content, media_type=f"{kind}; charset=utf-8")
+
+    @app.get("/reports/{path:path}")
+    def report(path: str) -> FileResponse:
+        found = ml_view.report_file(path, settings_of())
+        if found is None:
+            raise HTTPException(404, "no such report")
+        return FileResponse(found)
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates and other non-JSON values as strings (the sections are plain dicts otherwise)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+class LazyApp:
+    """An ASGI app that builds the view on its first request.
+
+    Every Airflow process loads the plugins (the scheduler for the timetable, too); only the API
+    server serves the view, so only it pays for FastAPI's and the core API's security imports.
+    """
+
+    def __init__(self, factory: Callable[[], Any] = create_app) -> None:
+        self._factory = factory
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = self._factory()
+        await self._app(scope, receive, send)

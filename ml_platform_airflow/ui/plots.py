@@ -1,0 +1,170 @@
+"""Server-rendered SVG line charts for the ML view: one value per day per series.
+
+Hand-built SVG (no plotting library, no JavaScript): days on the x axis, one polyline with
+points per series, dashed threshold lines, and each alarm day as a red band behind the lines
+(``<rect class="alarm" data-day=...>``) with "alarm" written above it, so an alarm reads at a
+glance and a test can find it. Each point carries a ``<title>`` with its exact value (a
+browser shows it on hover).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+
+WIDTH, HEIGHT = 960, 340
+LEFT, RIGHT, TOP, BOTTOM = 64, 200, 36, 56
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+)
+ALARM_FILL = "#d62728"
+MAX_X_LABELS = 16
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high]."""
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def _label(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def empty_chart(title: str, message: str) -> str:
+    """A small SVG that says there is nothing to plot yet."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" width="{WIDTH}" height="80"'
+        f' viewBox="0 0 {WIDTH} 80" role="img"><title>{escape(title)}</title>'
+        f'<text x="{LEFT}" y="28" font-size="15" font-weight="bold">{escape(title)}</text>'
+        f'<text x="{LEFT}" y="56" font-size="14" fill="#555">{escape(message)}</text></svg>'
+    )
+
+
+def line_chart(
+    series: Mapping[str, Sequence[Sequence[object]]],
+    *,
+    title: str,
+    y_label: str,
+    alarm_days: Sequence[str] = (),
+    thresholds: Mapping[str, float] | None = None,
+    empty_message: str = "no data yet",
+) -> str:
+    """SVG of ``{name: [[day, value], ...]}`` with the alarm days marked.
+
+    ``thresholds``: ``{label: value}`` drawn as dashed horizontal lines (e.g. the drift bound).
+    """
+    points = {
+        name: [(str(day)[:10], float(value)) for day, value in pts]  # type: ignore[arg-type]
+        for name, pts in series.items()
+        if pts
+    }
+    if not points:
+        return empty_chart(title, empty_message)
+    days = sorted({d for pts in points.values() for d, _ in pts} | set(alarm_days))
+    limits = dict(thresholds or {})
+    values = [v for pts in points.values() for _, v in pts] + list(limits.values())
+    ticks = _ticks(min(0.0, min(values)), max(values))
+    low, high = ticks[0], ticks[-1]
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(days) - 1, 1)
+
+    def x(day: str) -> float:
+        return LEFT + (days.index(day) * step if len(days) > 1 else plot_w / 2)
+
+    def y(value: float) -> float:
+        return TOP + plot_h - (value - low) / (high - low) * plot_h
+
+    band = max(step, 8.0)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" height="{HEIGHT}"'
+        f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" font-family="sans-serif">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{escape(title)}</text>',
+    ]
+    for day in alarm_days:
+        out.append(
+            f'<rect class="alarm" data-day="{escape(day)}" x="{x(day) - band / 2:.1f}" y="{TOP}"'
+            f' width="{band:.1f}" height="{plot_h}" fill="{ALARM_FILL}" fill-opacity="0.18">'
+            f"<title>alarm on {escape(day)}</title></rect>"
+            f'<text x="{x(day):.1f}" y="{TOP - 4}" font-size="11" fill="{ALARM_FILL}"'
+            f' text-anchor="middle">alarm</text>'
+        )
+    for tick in ticks:  # horizontal grid and y labels
+        out.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"'
+            f' stroke="#ddd"/><text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="12"'
+            f' text-anchor="end">{_label(tick)}</text>'
+        )
+    every = max(1, math.ceil(len(days) / MAX_X_LABELS))
+    for i, day in enumerate(days):
+        if i % every == 0 or i == len(days) - 1:
+            out.append(
+                f'<text class="x-label" x="{x(day):.1f}" y="{TOP + plot_h + 18}" font-size="12"'
+                f' text-anchor="middle">{escape(day[5:] if len(day) == 10 else day)}</text>'
+            )
+    out.append(
+        f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"'
+        f' stroke="#333"/><line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"'
+        f' stroke="#333"/>'
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 12}" font-size="13"'
+        f' text-anchor="middle">day ({escape(days[0][:4])}, UTC)</text>'
+        f'<text x="16" y="{TOP + plot_h / 2:.1f}" font-size="13" text-anchor="middle"'
+        f' transform="rotate(-90 16 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>'
+    )
+    for label, value in limits.items():
+        out.append(
+            f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(value):.1f}"'
+            f' y2="{y(value):.1f}" stroke="#000" stroke-dasharray="6 4"/>'
+            f'<text x="{LEFT + plot_w - 4}" y="{y(value) - 4:.1f}" font-size="11"'
+            f' text-anchor="end">{escape(label)} {_label(value)}</text>'
+        )
+    legend_y = TOP
+    for i, (name, pts) in enumerate(points.items()):
+        color = PALETTE[i % len(PALETTE)]
+        coords = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in pts)
+        out.append(
+            f'<polyline class="series" data-name="{escape(name)}" points="{coords}" fill="none"'
+            f' stroke="{color}" stroke-width="2"/>'
+        )
+        out.extend(
+            f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3" fill="{color}">'
+            f"<title>{escape(name)} {escape(d)}: {v:.4g}</title></circle>"
+            for d, v in pts
+        )
+        out.append(
+            f'<rect x="{WIDTH - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
+            f' fill="{color}"/><text x="{WIDTH - RIGHT + 34}" y="{legend_y + 12}"'
+            f' font-size="12">{escape(name)}</text>'
+        )
+        legend_y += 18
+    if alarm_days:
+        out.append(
+            f'<rect x="{WIDTH - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
+            f' fill="{ALARM_FILL}" fill-opacity="0.35"/><text x="{WIDTH - RIGHT + 34}"'
+            f' y="{legend_y + 12}" font-size="12">alarm day</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)

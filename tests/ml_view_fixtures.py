@@ -1,0 +1,266 @@
+"""A platform home whose stores hold what the Airflow ML view shows, written by the real code.
+
+:func:`fill_view_stores` builds it under a folder without Airflow and without Ray: two tiny
+registered versions (``tests.model_fixtures``), both evaluated by the real evaluation, v1
+champion then v2 released through recorded canary steps with the gates' verdicts recorded;
+twelve monitored days in the drift table with an alarm on two of them and a report folder per
+day; ELT runs in the manifest with a quarantined share; two search-index versions, one live and
+one blocked by its gate. The integration test of the view and a person's screenshots
+(``python -m tests.ml_view_fixtures <folder>``, then ``PLATFORM_HOME=<folder>/platform make
+screenshots``) read the same home.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+MODEL = "failure_model"
+FIRST_DAY = date(2026, 10, 1)
+DAYS = 12
+ALARM_DAYS = (8, 9)  # offsets from FIRST_DAY with drift beyond the policy
+COLUMNS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rpm")
+THRESHOLD = 0.1
+
+
+def home_settings(root: Path) -> Any:
+    """Settings of a platform home under ``root`` (the environment is left as it was)."""
+    from unittest import mock
+
+    from tests.release_fixtures import cheap_policy
+
+    home = {
+        "PLATFORM_HOME": str(root / "platform"),
+        "PLATFORM_PROMOTION_POLICY": str(cheap_policy(root / "policy")),
+    }
+    with mock.patch.dict(os.environ, home):
+        from ml_tasks.settings import get_settings
+
+        return get_settings()
+
+
+def _registry(settings: Any, root: Path) -> dict[str, str]:
+    """v1 (no vibration features) champion, v2 released over it through canary steps."""
+    from ml_platform_demo.synthetic_training import feature_names
+    from ml_tasks.evaluation.pipeline import evaluate_version
+    from ml_tasks.registry.aliases import ReleaseContext, move_alias, record_traffic
+    from ml_tasks.registry.models import client, get_version, write_run_json
+    from ml_tasks.release import gates
+    from tests.model_fixtures import make_training_set, train_and_register
+
+    ref = make_training_set(root / "training_set")
+    no_vibration = [f for f in feature_names() if not f.startswith("vibration_mm_s")]
+    v1 = train_and_register(ref, run_id="view-v1", settings=settings, features=no_vibration)
+    c = client(settings)
+    context = ReleaseContext.airflow("promote_model", "manual__2026-10-05")
+    evaluate_version(v1["version"], settings=settings)
+    move_alias(
+        c,
+        MODEL,
+        "champion",
+        v1["version"],
+        reason="first champion: every gate passed",
+        context=context,
+        settings=settings,
+    )
+    v2 = train_and_register(ref, run_id="view-v2", settings=settings)
+    evaluate_version(v2["version"], settings=settings)
+    for gate in gates.GATES:
+        gates.decide(gate, MODEL, v2["version"], settings=settings, record=True)
+    context = ReleaseContext.airflow("promote_model", "manual__2026-10-10")
+    move_alias(
+        c,
+        MODEL,
+        "canary",
+        v2["version"],
+        reason="canary starts",
+        context=context,
+        settings=settings,
+    )
+    steps = []
+    for percent, disagreement in ((10, 0.05), (50, 0.04), (100, 0.03)):
+        step = {
+            "canary_answers": 120 * percent,
+            "error_rate": 0.0,
+            "canary_p99_ms": 4.2,
+            "alert_disagreement": disagreement,
+            "passed": True,
+        }
+        steps.append({"percent": percent, **step})
+        record_traffic(
+            c,
+            MODEL,
+            v2["version"],
+            percent,
+            reason=f"canary step {percent} %",
+            context=context,
+            settings=settings,
+            details=step,
+        )
+    run_id = get_version(MODEL, v2["version"], mlflow_client=c).run_id
+    write_run_json(
+        c,
+        run_id,
+        {
+            "stage": "canary",
+            "mode": "live",
+            "model_name": MODEL,
+            "version": v2["version"],
+            "champion_version": v1["version"],
+            "steps": steps,
+            "passed": True,
+        },
+        "release/canary.json",
+    )
+    move_alias(
+        c,
+        MODEL,
+        "champion",
+        v2["version"],
+        reason="flip after canary 100 %",
+        context=context,
+        settings=settings,
+    )
+    move_alias(c, MODEL, "canary", None, reason="release done", context=context, settings=settings)
+    return {"v1": v1["version"], "v2": v2["version"], "v2_run": run_id}
+
+
+def _drift(settings: Any, champion: str) -> None:
+    """Twelve monitored days of the champion; the alarm days drift on vibration and heat."""
+    from ml_tasks.monitoring import store
+
+    for offset in range(DAYS):
+        day = FIRST_DAY + timedelta(days=offset)
+        alarm = offset in ALARM_DAYS
+        scores = {
+            col: [
+                round(0.02 + 0.005 * i + (0.12 + 0.03 * i if alarm and i < 2 else 0), 4),
+                "wasserstein",
+                THRESHOLD,
+            ]
+            for i, col in enumerate(COLUMNS)
+        }
+        folder = settings.reports_dir / MODEL / f"v{champion}" / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "all.html").write_text(f"<html><body>Evidently report {day}</body></html>")
+        reasons = (
+            [
+                {
+                    "kind": "feature_drift",
+                    "message": f"fleet: 2 of {len(COLUMNS)} columns drifted "
+                    "(temperature_c, vibration_mm_s), share 0.50 > 0.30",
+                }
+            ]
+            if alarm
+            else []
+        )
+        store.write_row(
+            {
+                "interval_start": day.isoformat(),
+                "interval_end": (day + timedelta(days=1)).isoformat(),
+                "model_name": MODEL,
+                "model_version": champion,
+                "alias": "champion",
+                "reference_kind": "training_set",
+                "reference_id": "ts-1",
+                "breached": alarm,
+                "feature_drift": alarm,
+                "prediction_drift": False,
+                "prediction_available": True,
+                "data_quality": False,
+                "retrain": alarm,
+                "share_drifted": 0.5 if alarm else 0.0,
+                "max_slice_share": 0.5 if alarm else 0.0,
+                "drifted_slices": ["all"] if alarm else [],
+                "drifted_columns": {},
+                "column_scores": {"all": scores},
+                "prediction": {},
+                "quality": {},
+                "reasons": reasons,
+                "current_rows": 960,
+                "compared_rows": 960,
+                "reference_rows": 5000,
+                "report_dir": str(folder),
+                "mlflow_run_id": "",
+                "policy_version": 1,
+                "run_id": f"scheduled__{day}",
+                "written_at": f"{day}T06:00:00",
+            },
+            settings,
+        )
+
+
+def _manifest(settings: Any) -> None:
+    """ELT runs of telemetry per day (one rerun), 2 % quarantined, 9 % on the alarm days."""
+    from ml_tasks.elt import manifest
+
+    for offset in range(DAYS):
+        day = FIRST_DAY + timedelta(days=offset)
+        read = 960
+        bad = 86 if offset in ALARM_DAYS else 19
+        stats = {
+            "rows_read": read,
+            "rows_curated": read - bad,
+            "rows_quarantined": bad,
+            "rows_duplicate": 0,
+            "rows_conflict": 0,
+        }
+        manifest.record(
+            settings.manifest_path,
+            manifest.DatasetVersion(
+                "telemetry",
+                offset + 1,
+                day.isoformat(),
+                (day + timedelta(days=1)).isoformat(),
+                read - bad,
+                stats,
+                f"scheduled__{day}",
+            ),
+        )
+
+
+def _search_index(settings: Any) -> None:
+    """v1 live (gate passed), v2 blocked by its golden recall."""
+    import pyarrow as pa
+
+    from ml_tasks.search.index import CHUNK_SCHEMA, ManualIndex
+
+    index = ManualIndex(settings)
+    empty = pa.Table.from_pylist([], schema=CHUNK_SCHEMA)
+    for version, passed in ((1, True), (2, False)):
+        build = {
+            "interval": f"2026-10-0{version}",
+            "run_id": f"r{version}",
+            "fingerprint": "f",
+            "model_id": "all-MiniLM-L6-v2",
+            "documents": 12,
+            "embedded": 40,
+            "reused": 0,
+        }
+        index.write_version(version, empty, build)
+        reasons = [] if passed else ["golden recall@5 0.62 < 0.80 (policy min_recall_at_k)"]
+        index.record_gate(
+            version,
+            {"green": version, "blue": version - 1 or None, "passed": passed, "reasons": reasons},
+        )
+        if passed:
+            index.set_alias(version, reason="gate passed")
+
+
+def fill_view_stores(root: Path) -> Any:
+    """Fill every store the view reads under ``root``; returns the home's settings."""
+    settings = home_settings(root)
+    versions = _registry(settings, root)
+    _drift(settings, versions["v2"])
+    _manifest(settings)
+    _search_index(settings)
+    return dataclasses.replace(settings)
+
+
+if __name__ == "__main__":
+    fill_view_stores(Path(sys.argv[1]).resolve())
+    print(f"PLATFORM_HOME={Path(sys.argv[1]).resolve() / 'platform'}")
