@@ -2,12 +2,12 @@
 
 :func:`fill_view_stores` builds it under a folder without Airflow and without Ray: two tiny
 registered versions (``tests.model_fixtures``), both evaluated by the real evaluation, v1
-champion then v2 released through recorded canary steps with the gates' verdicts recorded;
+champion then v2 released through recorded live canary steps with the gates' verdicts recorded;
 twelve monitored days in the drift table with an alarm on two of them and a report folder per
-day; ELT runs in the manifest with a quarantined share; two search-index versions, one live and
-one blocked by its gate. The integration test of the view and a person's screenshots
-(``python -m tests.ml_view_fixtures <folder>``, then ``PLATFORM_HOME=<folder>/platform make
-screenshots``) read the same home.
+day; the live performance of v1, then v2, with an alarm on one day; ELT runs in the manifest
+with a quarantined share; two search-index versions, one live and one blocked by its gate. The
+integration test of the view and a person's screenshots (``python -m tests.ml_view_fixtures
+<folder>``, then ``PLATFORM_HOME=<folder>/platform make screenshots``) read the same home.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MODEL = "failure_model"
 FIRST_DAY = date(2026, 10, 1)
 DAYS = 12
 ALARM_DAYS = (8, 9)  # offsets from FIRST_DAY with drift beyond the policy
+LIVE_BAD_DAY = 10  # v2's live ROC-AUC falls beyond the policy
 COLUMNS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rpm")
 THRESHOLD = 0.1
 
@@ -83,14 +84,17 @@ def _registry(settings: Any, root: Path) -> dict[str, str]:
     )
     steps = []
     for percent, disagreement in ((10, 0.05), (50, 0.04), (100, 0.03)):
+        # As the live walk records them: a step's numbers, measured when it ends, travel in
+        # the next step's event (previous_step) and, for the last, in release/canary.json.
+        details = {"mode": "live", **({"previous_step": steps[-1]} if steps else {})}
         step = {
+            "percent": percent,
             "canary_answers": 120 * percent,
             "error_rate": 0.0,
             "canary_p99_ms": 4.2,
             "alert_disagreement": disagreement,
             "passed": True,
         }
-        steps.append({"percent": percent, **step})
         record_traffic(
             c,
             MODEL,
@@ -99,8 +103,9 @@ def _registry(settings: Any, root: Path) -> dict[str, str]:
             reason=f"canary step {percent} %",
             context=context,
             settings=settings,
-            details=step,
+            details=details,
         )
+        steps.append(step)
     run_id = get_version(MODEL, v2["version"], mlflow_client=c).run_id
     write_run_json(
         c,
@@ -194,6 +199,39 @@ def _drift(settings: Any, champion: str) -> None:
         )
 
 
+def _live_performance(settings: Any, versions: dict[str, str]) -> None:
+    """v1 as champion for five days, then v2 (canary, then champion); v2 falls on LIVE_BAD_DAY,
+    and one day has too few positives for a ranking metric."""
+    from ml_tasks.monitoring import live_performance
+
+    for offset in range(DAYS):
+        day = FIRST_DAY + timedelta(days=offset)
+        served = [("v1", "champion")] if offset < 5 else [("v2", "champion")]
+        if offset in (3, 4):
+            served.append(("v2", "canary"))
+        rows = []
+        for version, alias in served:
+            bad = version == "v2" and offset == LIVE_BAD_DAY
+            few = offset == 6
+            folder = live_performance.report_dir(day, settings)
+            folder.mkdir(parents=True, exist_ok=True)
+            report = folder / f"{version}_{alias}.html"
+            report.write_text(f"<html><body>classification report {day}</body></html>")
+            rows.append({
+                "day": day.isoformat(), "model_name": MODEL, "model_version": versions[version],
+                "alias": alias, "slice": "all", "plant_id": "all",
+                "status": "insufficient" if few else "computed", "answers": 900, "rows": 480,
+                "positives": 3 if few else 24, "roc_auc": None if few else (0.61 if bad else 0.9),
+                "pr_auc": None if few else (0.2 if bad else 0.55), "recall_at_alert": 0.5,
+                "precision_at_alert": 0.4, "brier": 0.05, "offline_roc_auc": 0.93,
+                "in_alarm": bad, "reasons": ["roc_auc 0.61 fell 0.32 below the offline 0.93"
+                                             " (max_drop 0.1)"] if bad else [],
+                "report_path": str(report), "policy_version": 1, "run_id": f"scheduled__{day}",
+                "written_at": f"{day}T07:00:00",
+            })  # fmt: skip
+        live_performance.write_day(day, MODEL, rows, settings)
+
+
 def _manifest(settings: Any) -> None:
     """ELT runs of telemetry per day (one rerun), 2 % quarantined, 9 % on the alarm days."""
     from ml_tasks.elt import manifest
@@ -256,6 +294,7 @@ def fill_view_stores(root: Path) -> Any:
     settings = home_settings(root)
     versions = _registry(settings, root)
     _drift(settings, versions["v2"])
+    _live_performance(settings, {"v1": versions["v1"], "v2": versions["v2"]})
     _manifest(settings)
     _search_index(settings)
     return dataclasses.replace(settings)

@@ -49,6 +49,10 @@ def _when(value: Any) -> str:
     return escape(str(value)[:16].replace("T", " "))
 
 
+def _version(value: Any) -> str:
+    return "none" if value is None else f"v{_e(value)}"
+
+
 def _verdict(value: Any) -> str:
     if value in (True, "passed"):
         return '<span class="pass">passed</span>'
@@ -82,6 +86,11 @@ def _num(value: Any) -> str:
 
 def _pct(value: Any) -> str:
     return _num(None if value is None else f"{100 * float(value):.1f} %")
+
+
+def _reasons(reasons: Sequence[Any], fallback: Any = None) -> str:
+    """A cell with one reason per line (``fallback`` when there is none)."""
+    return f'<td class="reason">{"<br>".join(_e(r) for r in reasons) or _e(fallback)}</td>'
 
 
 def _error(section: dict[str, Any]) -> str | None:
@@ -147,7 +156,7 @@ def models_html(models: dict[str, Any]) -> str:
             _e(ev["action"]),
             _e(ev["from_version"]),
             _e(ev["to_version"]),
-            f'<td class="reason">{_e(ev["reason"])}</td>',
+            _reasons([ev["reason"]]),
             _e(ev["actor"]),
             _e(ev.get("dag_id")),
         ]
@@ -186,7 +195,7 @@ def evaluation_html(evaluation: dict[str, Any] | None, gates: list[dict[str, Any
                     _num(check["champion"]),
                     _num(check["threshold"]),
                     _verdict(check["passed"]),
-                    f'<td class="reason">{_e(check["message"])}</td>',
+                    _reasons([check["message"]]),
                 ]
             )
     parts.append(
@@ -202,33 +211,29 @@ def evaluation_html(evaluation: dict[str, Any] | None, gates: list[dict[str, Any
 def release_html(release: dict[str, Any]) -> str:
     if (err := _error(release)) is not None:
         return err
-    share = release.get("canary_share")
+    share, canary, shadow = (
+        release.get(k) for k in ("canary_share", "canary_version", "shadow_version")
+    )
+    if canary:
+        now = f"Canary: v{_e(canary)} answers <b>{_e(share)} %</b> of the traffic"
+    else:
+        last = f" (last canary share recorded: {_e(share)} %)" if share is not None else ""
+        now = f"No canary now{last}"
+    if shadow:
+        now += f"; shadow: v{_e(shadow)} (mirrored requests only)"
     parts = [
-        "<p>Canary: "
-        + (
-            f"v{_e(release['canary_version'])} at <b>{_e(share)} %</b> of the traffic"
-            if release.get("canary_version")
-            else "none"
-        )
-        + (f"; shadow: v{_e(release['shadow_version'])}" if release.get("shadow_version") else "")
-        + (
-            f' <span class="muted">(traffic share tag: {_e(share)} %)</span>'
-            if share is not None and not release.get("canary_version")
-            else ""
-        )
-        + "</p>",
+        f"<p>{now}</p>",
         "<h3>Release steps (canary share changes)</h3>",
     ]
     rows = []
     for step in release["steps"]:
-        numbers = step["numbers"].get("after") or step["numbers"]
-        shown = {k: v for k, v in numbers.items() if not isinstance(v, dict | list)}
+        shown = {k: v for k, v in step["numbers"].items() if not isinstance(v, dict | list)}
         rows.append(
             [
                 _when(step["at"]),
                 f"v{_e(step['version'])}",
                 _num(None if step["percent"] is None else f"{step['percent']} %"),
-                f'<td class="reason">{_e(step["reason"])}</td>',
+                _reasons([step["reason"]]),
                 "<br>".join(f"{escape(k)}: {_e(v)}" for k, v in shown.items()) or "-",
             ]
         )
@@ -269,6 +274,7 @@ def drift_chart(monitoring: dict[str, Any]) -> str:
         title=f"Drift score per column, whole fleet ({methods})",
         y_label="drift score",
         alarm_days=drift["alarm_days"],
+        days=drift["days"],
         thresholds={"threshold": bounds[0]} if len(bounds) == 1 else {},
         empty_message="no monitored day yet (monitor_drift has not run)",
     )
@@ -283,6 +289,7 @@ def live_chart(monitoring: dict[str, Any]) -> str:
         title=f"Live {live['metric']} per model version (delayed labels, fleet)",
         y_label=live["metric"],
         alarm_days=live["alarm_days"],
+        days=live["days"],
         empty_message="no live performance yet",
     )
 
@@ -305,14 +312,44 @@ def monitoring_html(monitoring: dict[str, Any]) -> str:
             _e(r["day"]),
             f"v{_e(r['model_version'])}" if r["model_version"] != "none" else "-",
             '<span class="fail">alarm</span>' if r["breached"] else '<span class="pass">ok</span>',
-            f'<td class="reason">{"<br>".join(_e(x) for x in r["reasons"]) or "-"}</td>',
+            _reasons(r["reasons"]),
             " · ".join(_link(p, p.rsplit("/", 1)[-1]) for p in r["reports"]),
         ]
         for r in reversed(monitoring["reports"])
     ]
-    parts.append("<h3>Evidently reports per day</h3>")
+    parts.append("<h3>Drift per day: verdict and Evidently reports (newest first)</h3>")
     parts.append(_table(["day", "model", "verdict", "why", "reports"], rows, "no reports yet"))
+    parts.append("<h3>Live performance per day, fleet (newest first)</h3>")
+    parts.append(live_table(monitoring.get("live_days") or []))
     return "".join(parts)
+
+
+def live_table(days: list[dict[str, Any]]) -> str:
+    """The live numbers per day, version and alias, with the alarm reasons and the report."""
+    rows = [
+        [
+            _e(d["day"]),
+            f"v{_e(d['model_version'])}",
+            _e(d["alias"]),
+            _num(d["rows"]),
+            _num(d["positives"]),
+            _num(d["roc_auc"]),
+            _num(d["offline_roc_auc"]),
+            _num(d["pr_auc"]),
+            _num(d["recall_at_alert"]),
+            _num(d["brier"]),
+            '<span class="fail">alarm</span>' if d["in_alarm"] else '<span class="pass">ok</span>',
+            _reasons(
+                d["reasons"], d["note"] or (None if d["status"] == "computed" else d["status"])
+            ),
+            _link(d["report"], "report"),
+        ]
+        for d in sorted(days, key=lambda d: str(d["day"]), reverse=True)
+    ]
+    headers = ["day", "version", "alias", "labelled rows", "positives", "ROC-AUC",
+               "offline ROC-AUC", "PR-AUC", "recall at alert", "Brier", "verdict", "why",
+               "report"]  # fmt: skip
+    return _table(headers, rows, "no live performance yet (labels arrive 24 h after a prediction)")
 
 
 def data_html(data: dict[str, Any]) -> str:
@@ -373,7 +410,7 @@ def search_html(search: dict[str, Any]) -> str:
         return err
     live = search.get("live")
     head = (
-        f"<p>Live index: <b>v{_e(live)}</b> (previous v{_e(search['previous'])}, "
+        f"<p>Live index: <b>v{_e(live)}</b> (previous: {_version(search['previous'])}, "
         f"{_e(search['reason'])})</p>"
         if live is not None
         else '<p class="muted">no index version is live yet</p>'
@@ -386,7 +423,7 @@ def search_html(search: dict[str, Any]) -> str:
             _num(v["documents"]),
             "yes" if v["kept"] else "no",
             _verdict(v["gate"]),
-            f'<td class="reason">{"<br>".join(_e(r) for r in v["reasons"]) or "-"}</td>',
+            _reasons(v["reasons"]),
         ]
         for v in search["versions"]
     ]

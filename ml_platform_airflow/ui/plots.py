@@ -1,10 +1,10 @@
 """Server-rendered SVG line charts for the ML view: one value per day per series.
 
-Hand-built SVG (no plotting library, no JavaScript): days on the x axis, one polyline with
-points per series, dashed threshold lines, and each alarm day as a red band behind the lines
-(``<rect class="alarm" data-day=...>``) with "alarm" written above it, so an alarm reads at a
-glance and a test can find it. Each point carries a ``<title>`` with its exact value (a
-browser shows it on hover).
+Hand-built SVG (no plotting library, no JavaScript): days on the x axis, a line with points
+per series (broken across a day without a value), dashed threshold lines, and each alarm day as
+a red band behind the lines (``<rect class="alarm" data-day=...>``) with "alarm" written above
+it, so an alarm reads at a glance and a test can find it. Each point carries a ``<title>`` with
+its exact value (a browser shows it on hover).
 """
 
 from __future__ import annotations
@@ -53,6 +53,19 @@ def _label(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _segments(points: list[tuple[str, float]], axis: list[str]) -> list[list[tuple[str, float]]]:
+    """``points`` cut where a day of the axis between two of them has no value."""
+    segments: list[list[tuple[str, float]]] = []
+    previous = None
+    for day, value in sorted(points, key=lambda p: axis.index(p[0])):
+        index = axis.index(day)
+        if previous is None or index != previous + 1:
+            segments.append([])
+        segments[-1].append((day, value))
+        previous = index
+    return segments
+
+
 def empty_chart(title: str, message: str) -> str:
     """A small SVG that says there is nothing to plot yet."""
     return (
@@ -70,11 +83,14 @@ def line_chart(
     y_label: str,
     alarm_days: Sequence[str] = (),
     thresholds: Mapping[str, float] | None = None,
+    days: Sequence[str] = (),
     empty_message: str = "no data yet",
 ) -> str:
     """SVG of ``{name: [[day, value], ...]}`` with the alarm days marked.
 
     ``thresholds``: ``{label: value}`` drawn as dashed horizontal lines (e.g. the drift bound).
+    ``days``: days the x axis shows even without a value; a series' line breaks across a day
+    it has no value for (a missing day is a gap, not a straight line over it).
     """
     points = {
         name: [(str(day)[:10], float(value)) for day, value in pts]  # type: ignore[arg-type]
@@ -83,16 +99,16 @@ def line_chart(
     }
     if not points:
         return empty_chart(title, empty_message)
-    days = sorted({d for pts in points.values() for d, _ in pts} | set(alarm_days))
+    axis = sorted({d for pts in points.values() for d, _ in pts} | set(alarm_days) | set(days))
     limits = dict(thresholds or {})
     values = [v for pts in points.values() for _, v in pts] + list(limits.values())
     ticks = _ticks(min(0.0, min(values)), max(values))
     low, high = ticks[0], ticks[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(len(days) - 1, 1)
+    step = plot_w / max(len(axis) - 1, 1)
 
     def x(day: str) -> float:
-        return LEFT + (days.index(day) * step if len(days) > 1 else plot_w / 2)
+        return LEFT + (axis.index(day) * step if len(axis) > 1 else plot_w / 2)
 
     def y(value: float) -> float:
         return TOP + plot_h - (value - low) / (high - low) * plot_h
@@ -118,9 +134,9 @@ def line_chart(
             f' stroke="#ddd"/><text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="12"'
             f' text-anchor="end">{_label(tick)}</text>'
         )
-    every = max(1, math.ceil(len(days) / MAX_X_LABELS))
-    for i, day in enumerate(days):
-        if i % every == 0 or i == len(days) - 1:
+    every = max(1, math.ceil(len(axis) / MAX_X_LABELS))
+    for i, day in enumerate(axis):
+        if i % every == 0 or i == len(axis) - 1:
             out.append(
                 f'<text class="x-label" x="{x(day):.1f}" y="{TOP + plot_h + 18}" font-size="12"'
                 f' text-anchor="middle">{escape(day[5:] if len(day) == 10 else day)}</text>'
@@ -130,7 +146,7 @@ def line_chart(
         f' stroke="#333"/><line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"'
         f' stroke="#333"/>'
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 12}" font-size="13"'
-        f' text-anchor="middle">day ({escape(days[0][:4])}, UTC)</text>'
+        f' text-anchor="middle">day ({escape(axis[0][:4])}, UTC)</text>'
         f'<text x="16" y="{TOP + plot_h / 2:.1f}" font-size="13" text-anchor="middle"'
         f' transform="rotate(-90 16 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>'
     )
@@ -144,11 +160,12 @@ def line_chart(
     legend_y = TOP
     for i, (name, pts) in enumerate(points.items()):
         color = PALETTE[i % len(PALETTE)]
-        coords = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in pts)
-        out.append(
-            f'<polyline class="series" data-name="{escape(name)}" points="{coords}" fill="none"'
-            f' stroke="{color}" stroke-width="2"/>'
-        )
+        for segment in _segments(pts, axis):
+            coords = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in segment)
+            out.append(
+                f'<polyline class="series" data-name="{escape(name)}" points="{coords}"'
+                f' fill="none" stroke="{color}" stroke-width="2"/>'
+            )
         out.extend(
             f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3" fill="{color}">'
             f"<title>{escape(name)} {escape(d)}: {v:.4g}</title></circle>"

@@ -41,7 +41,6 @@ SERVED_ARTIFACTS = ("evaluation/report.html", "model_card/model_card.md")
 # Suffixes of the monitoring reports the view serves from ``settings.reports_dir``.
 SERVED_REPORT_SUFFIXES = (".html", ".json")
 HISTORY_EVENTS = 40
-LIVE_METRICS = ("roc_auc", "pr_auc", "recall_at_budget", "precision_at_budget", "brier")
 
 
 def _iso_ms(ms: Any) -> str | None:
@@ -198,11 +197,14 @@ def models_section(
     return out
 
 
-def release_steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def release_steps(
+    events: list[dict[str, Any]], records: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The recorded traffic steps (canary share changes), oldest first, with their numbers.
 
-    A step's own numbers are in its event's details (offline replay), or in the ``after``
-    details of the next step's event (a live step is measured before the share moves on).
+    An offline step carries its numbers in its own event's details. A live step is measured
+    when it ends: its numbers arrive as ``previous_step`` in the next step's event, and the
+    last step's in the canary record's ``steps`` (``records``: :func:`release_section`'s).
     """
     steps = []
     for event in sorted(events, key=lambda e: e["at"]):
@@ -214,12 +216,27 @@ def release_steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "at": event["at"],
                 "version": event.get("to_version"),
                 "percent": details.pop("traffic_percent", None),
+                "mode": details.pop("mode", None),
                 "reason": event.get("reason"),
                 "actor": event.get("actor"),
                 "run_id": event.get("run_id"),
+                "previous_step": details.pop("previous_step", None),
                 "numbers": details,
             }
         )
+    measured = {
+        (step["version"], step["previous_step"].get("percent")): step["previous_step"]
+        for step in steps
+        if step["previous_step"]
+    }
+    for rec in records or []:
+        if rec["stage"] == "canary":
+            for numbers in rec["record"].get("steps") or []:
+                measured.setdefault((rec["version"], numbers.get("percent")), numbers)
+    for step in steps:
+        del step["previous_step"]
+        if not step["numbers"]:
+            step["numbers"] = measured.get((step["version"], step["percent"]), {})
     return steps
 
 
@@ -255,8 +272,7 @@ def release_section(
     out["shadow_version"] = aliases.get("shadow")
     if models is None or "versions" not in models:
         models = models_section(s, model_name)
-    out["steps"] = release_steps(models["history"])
-    stepped = {step["version"] for step in out["steps"]}
+    stepped = {e["to_version"] for e in models["history"] if e["action"] == "traffic"}
     # The stage records of the newest version that went through a release stage.
     released = [v for v in models["versions"] if v.get("release_status") or v["version"] in stepped]
     for v in released[:1]:
@@ -264,6 +280,7 @@ def release_section(
             record = read_run_json(c, v["run_id"], f"release/{stage}.json")
             if record is not None:
                 out["records"].append({"version": v["version"], "stage": stage, "record": record})
+    out["steps"] = release_steps(models["history"], out["records"])
     return out
 
 
@@ -329,65 +346,80 @@ def report_links(rows: list[dict[str, Any]], reports_dir: Path) -> list[dict[str
     return out
 
 
-def _live_performance_rows(settings: Settings, model_name: str) -> list[dict[str, Any]] | None:
-    """The ``live_performance`` table's rows, or None while that module or table is missing."""
-    import importlib
-
-    try:  # the live-performance job's module: the view works without it
-        live_performance = importlib.import_module("ml_tasks.monitoring.live_performance")
-    except ImportError:
+def _served_path(path: Any, reports_dir: Path) -> str | None:
+    """``reports/<relative>`` for a file under ``reports_dir``, else None (not served)."""
+    if not path:
         return None
-    table = live_performance.read_live_performance(settings, model_name=model_name)
-    if table is None:
+    try:
+        relative = Path(str(path)).resolve().relative_to(reports_dir.resolve())
+    except ValueError:
         return None
-    if hasattr(table, "to_pylist"):
-        return list(table.to_pylist())
-    if hasattr(table, "to_dict"):
-        return list(table.to_dict("records"))
-    return [dict(r) for r in table]
+    return f"reports/{relative.as_posix()}"
 
 
 def live_series(rows: list[dict[str, Any]], metric: str = "roc_auc") -> dict[str, Any]:
-    """Per model version, ``metric`` per day over the whole fleet; the alarm days."""
+    """Per model version and alias, the fleet's ``metric`` per day; the alarm days.
+
+    A day without enough positives has no ranking metric (``status`` insufficient): it is a
+    gap in its line, not a zero.
+    """
     series: dict[str, list[tuple[str, float]]] = defaultdict(list)
     alarm_days: set[str] = set()
+    days: set[str] = set()
     for row in sorted(rows, key=lambda r: str(r.get("day"))):
-        plant = row.get("plant_id", row.get("plant", "all"))
-        if plant not in (None, "", "all", "fleet"):
+        if row.get("plant_id", "all") != "all":
             continue
         day = str(row.get("day"))[:10]
-        if row.get("alarm") or row.get("breached"):
+        days.add(day)
+        if row.get("in_alarm"):
             alarm_days.add(day)
         value = row.get(metric)
         if isinstance(value, int | float) and value == value:  # not NaN
-            series[f"v{row.get('model_version')}"].append((day, float(value)))
+            series[f"v{row.get('model_version')} {row.get('alias')}"].append((day, float(value)))
     return {
         "metric": metric,
+        "days": sorted(days),
         "alarm_days": sorted(alarm_days),
         "series": {k: [[d, v] for d, v in pts] for k, pts in sorted(series.items())},
     }
+
+
+LIVE_COLUMNS = (
+    "day", "model_version", "alias", "status", "rows", "positives", "roc_auc", "pr_auc",
+    "recall_at_alert", "precision_at_alert", "brier", "offline_roc_auc", "in_alarm", "note",
+)  # fmt: skip
+
+
+def live_days(rows: list[dict[str, Any]], reports_dir: Path) -> list[dict[str, Any]]:
+    """The fleet's live numbers per day, version and alias, with the alarm reasons and report."""
+    return [
+        {
+            **{k: row.get(k) for k in LIVE_COLUMNS},
+            "reasons": list(row.get("reasons") or []),
+            "report": _served_path(row.get("report_path"), reports_dir),
+        }
+        for row in rows
+        if row.get("plant_id", "all") == "all"
+    ]
 
 
 def monitoring_section(
     settings: Settings | None = None, model_name: str = MODEL_NAME
 ) -> dict[str, Any]:
     """Drift per column over time, drift status, reports, live performance per version."""
-    from ml_tasks.monitoring import store
+    from ml_tasks.monitoring import live_performance, store
     from ml_tasks.monitoring.status import drift_status
 
     s = settings or get_settings()
     rows = store.read_rows(model_name, s)
-    live_rows = _live_performance_rows(s, model_name)
-    live = None
-    if live_rows:
-        metric = next((m for m in LIVE_METRICS if any(m in r for r in live_rows)), "roc_auc")
-        live = live_series(live_rows, metric)
+    live_rows = live_performance.read_rows(model_name, s)
     return {
         "model_name": model_name,
         "status": drift_status(model_name, s),
         "drift": drift_series(rows),
         "reports": report_links(rows, s.reports_dir),
-        "live_performance": live,
+        "live_performance": live_series(live_rows) if live_rows else None,
+        "live_days": live_days(live_rows, s.reports_dir),
     }
 
 

@@ -1,0 +1,105 @@
+"""The ML view's SVG charts, parsed: one line per series, the alarm days marked where they are."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ml_platform_airflow.ui import plots
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg: str) -> ET.Element:
+    return ET.fromstring(svg)
+
+
+def point_x(root: ET.Element, name: str) -> dict[str, float]:
+    """Each day of series ``name`` -> the x of its point (from the points' titles)."""
+    found = {}
+    for circle in root.iter(f"{SVG}circle"):
+        title = circle.find(f"{SVG}title")
+        assert title is not None
+        label, day_value = title.text.rsplit(" ", 2)[0], title.text.rsplit(" ", 2)[1]
+        if label == name:
+            found[day_value.rstrip(":")] = float(circle.get("cx"))
+    return found
+
+
+def test_alarm_days_are_bands_centred_on_their_days():
+    series = {
+        "rpm": [["2026-10-01", 0.02], ["2026-10-02", 0.3], ["2026-10-03", 0.04]],
+        "temperature_c": [["2026-10-01", 0.01], ["2026-10-02", 0.2], ["2026-10-03", 0.02]],
+    }
+    root = parse(
+        plots.line_chart(
+            series,
+            title="drift",
+            y_label="score",
+            alarm_days=["2026-10-02"],
+            thresholds={"threshold": 0.1},
+        )
+    )
+    lines = root.findall(f".//{SVG}polyline[@class='series']")
+    assert [line.get("data-name") for line in lines] == ["rpm", "temperature_c"]
+    alarms = root.findall(f".//{SVG}rect[@class='alarm']")
+    assert [a.get("data-day") for a in alarms] == ["2026-10-02"]
+    band = alarms[0]
+    centre = float(band.get("x")) + float(band.get("width")) / 2
+    assert abs(centre - point_x(root, "rpm")["2026-10-02"]) < 0.2
+    # the neighbouring days lie outside the band
+    xs = point_x(root, "rpm")
+    assert (
+        not float(band.get("x"))
+        <= xs["2026-10-01"]
+        <= float(band.get("x")) + float(band.get("width"))
+    )
+    assert len(root.findall(f".//{SVG}line[@class='threshold']")) == 1
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "alarm" in texts and "alarm day" in texts and "score" in texts
+
+
+def test_an_alarm_day_without_a_value_still_gets_its_place_on_the_axis():
+    root = parse(
+        plots.line_chart(
+            {"v1 champion": [["2026-10-01", 0.9], ["2026-10-03", 0.8]]},
+            title="live",
+            y_label="roc_auc",
+            alarm_days=["2026-10-02"],
+        )
+    )
+    (band,) = root.findall(f".//{SVG}rect[@class='alarm']")
+    xs = point_x(root, "v1 champion")
+    centre = float(band.get("x")) + float(band.get("width")) / 2
+    assert xs["2026-10-01"] < centre < xs["2026-10-03"]
+
+
+def test_no_alarm_no_band_and_values_inside_the_plot():
+    root = parse(
+        plots.line_chart({"a": [["2026-10-01", 5.0], ["2026-10-02", 7.5]]}, title="t", y_label="y")
+    )
+    assert root.findall(f".//{SVG}rect[@class='alarm']") == []
+    ys = [float(c.get("cy")) for c in root.iter(f"{SVG}circle")]
+    assert all(plots.TOP <= y <= plots.HEIGHT - plots.BOTTOM for y in ys)
+    assert ys[1] < ys[0]  # a larger value is drawn higher
+
+
+def test_nothing_to_plot_says_so():
+    root = parse(plots.line_chart({}, title="Live", y_label="y", empty_message="no live yet"))
+    assert "empty" in root.get("class")
+    assert "no live yet" in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_names_are_escaped():
+    svg = plots.line_chart({"<script>": [["2026-10-01", 1.0]]}, title="a & b", y_label="y")
+    root = parse(svg)  # parses: every name and title is escaped
+    assert "<script>" not in svg
+    assert root.find(f"{SVG}title").text == "a & b"
+
+
+def test_a_day_without_a_value_breaks_the_line_and_stays_on_the_axis():
+    series = {"v2 champion": [["2026-10-06", 0.9], ["2026-10-08", 0.9], ["2026-10-09", 0.8]]}
+    root = parse(plots.line_chart(series, title="live", y_label="roc_auc", days=["2026-10-07"]))
+    lines = root.findall(f".//{SVG}polyline[@class='series']")
+    assert [len(line.get("points").split()) for line in lines] == [1, 2]
+    labels = [t.text for t in root.findall(f".//{SVG}text[@class='x-label']")]
+    assert labels == ["10-06", "10-07", "10-08", "10-09"]
