@@ -40,7 +40,7 @@ class DropRule:
 def slice_metrics(
     y: Sequence[int] | Any,
     scores: Sequence[float] | Any,
-    alerts: Sequence[bool] | Any,
+    alerts: Sequence[bool] | Any | None,
     *,
     min_rows: int,
     min_positives: int,
@@ -51,7 +51,8 @@ def slice_metrics(
     ROC-AUC and PR-AUC only when the slice holds at least ``min_rows`` rows and
     ``min_positives`` positives (and a negative): below that one failure more or less swings
     them by tenths, so they are ``None`` and ``note`` says why. Brier score, calibration and the
-    served decision's recall/precision are computed on any non-empty slice.
+    served decision's recall/precision are computed on any non-empty slice (``alerts`` None:
+    no decision was served, so recall and precision are None).
     """
     import numpy as np
 
@@ -59,7 +60,8 @@ def slice_metrics(
 
     y = np.asarray(y, dtype="float64")
     p = np.asarray(scores, dtype="float64")
-    a = np.asarray(alerts, dtype=bool)
+    # No alert decision served (a version without an alert threshold): no recall/precision.
+    a = np.asarray(alerts if alerts is not None else np.zeros(len(y)), dtype=bool)
     rows, positives = len(y), int(y.sum())
     out: dict[str, Any] = {
         "rows": rows,
@@ -69,7 +71,7 @@ def slice_metrics(
         "pr_auc": None,
         "recall_at_alert": None,
         "precision_at_alert": None,
-        "alert_share": float(a.mean()) if rows else None,
+        "alert_share": float(a.mean()) if rows and alerts is not None else None,
         "brier": None,
         "ece": None,
         "mean_score": float(p.mean()) if rows else None,
@@ -80,8 +82,9 @@ def slice_metrics(
         out["note"] = "no labelled predictions"
         return out
     hits = float((a & (y > 0)).sum())
-    out["recall_at_alert"] = hits / positives if positives else None
-    out["precision_at_alert"] = hits / float(a.sum()) if a.any() else None
+    if alerts is not None:
+        out["recall_at_alert"] = hits / positives if positives else None
+        out["precision_at_alert"] = hits / float(a.sum()) if a.any() else None
     out["brier"] = metrics.brier(y, p)
     out["ece"] = metrics.calibration(y, p, bins)["ece"]
     if rows < min_rows or positives < min_positives or positives == rows:

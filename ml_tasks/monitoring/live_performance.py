@@ -179,6 +179,14 @@ def _slices(frame: Any) -> list[tuple[str, str, Any]]:
     return out
 
 
+def _served_alerts(part: Any) -> Any:
+    """The served alert decisions, None when no answer carried one (no alert threshold)."""
+    alerts = part["alert"]
+    if alerts.isna().all():
+        return None
+    return alerts.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
 def compute_rows(
     labelled: Any,
     *,
@@ -209,7 +217,7 @@ def compute_rows(
             metrics = slice_metrics(
                 part[LABEL].to_numpy(),
                 part["score"].to_numpy(),
-                part["alert"].fillna(False).to_numpy(dtype=bool),
+                _served_alerts(part),
                 min_rows=live.min_rows,
                 min_positives=live.min_positives,
                 bins=live.calibration_bins,

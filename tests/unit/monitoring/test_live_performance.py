@@ -57,6 +57,12 @@ def test_too_few_positives_leaves_ranking_metrics_out_and_says_why() -> None:
     assert live_metrics.slice_metrics([], [], [], min_rows=1, min_positives=1)["note"]
 
 
+def test_no_served_decision_gives_no_recall_or_precision() -> None:
+    m = live_metrics.slice_metrics(Y, P, None, min_rows=4, min_positives=2)
+    assert m["recall_at_alert"] is None and m["precision_at_alert"] is None
+    assert m["alert_share"] is None and m["roc_auc"] == pytest.approx(0.75)
+
+
 def test_drop_rule() -> None:
     rule = live_metrics.DropRule(max_roc_auc_drop=0.1, min_roc_auc=0.7)
     offline = {"roc_auc": 0.9, "recall_at_budget": 0.6}
