@@ -30,10 +30,11 @@ def _run(tmp_path: Path, apt_installs: bool) -> tuple[subprocess.CompletedProces
     called = tmp_path / "make-called"
     (bin_dir / "dirname").symlink_to(shutil.which("dirname"))
     _stub(bin_dir, "make", f'echo "$CI" > {called}')
-    # The stand-in "installs" both Debian packages .ci/run asks for: redis-server, postgresql.
+    # The stand-in "installs" the Debian packages .ci/run asks for: redis-server, postgresql,
+    # prometheus (promtool), prometheus-pushgateway.
     install = "; ".join(
         f'printf "#!{BASH}\\n" > {bin_dir}/{name}; chmod +x {bin_dir}/{name}'
-        for name in ("redis-server", "initdb")
+        for name in ("redis-server", "initdb", "promtool", "prometheus-pushgateway")
     )
     _stub(bin_dir, "apt-get", install if apt_installs else "exit 100")
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
