@@ -1,7 +1,7 @@
 """Fixtures for the observability tests: a real Prometheus Pushgateway, the binaries' look-up.
 
 Registered for every test in ``tests/conftest.py`` (``pytest_plugins``); only the tests that ask
-for ``pushgateway_url`` start the server.
+for ``pushgateway_url`` start the server; ``promtool`` only looks the binary up.
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ def required_binary(name: str, package: str, what: str) -> str:
     if in_ci():
         pytest.fail(f"{reason}: {what} must run in CI")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """Prometheus' promtool (Debian's prometheus package): checks and unit-tests rules."""
+    return required_binary("promtool", "prometheus", "the promtool checks of rules and panels")
 
 
 @pytest.fixture(scope="session")

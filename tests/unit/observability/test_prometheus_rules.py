@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from ml_tasks.settings import REPO_ROOT
-from tests.observability_fixtures import required_binary
 from tests.promql_names import known_names, metric_names
 
 PROMETHEUS = REPO_ROOT / "include" / "monitoring" / "prometheus"
@@ -23,11 +22,6 @@ REQUIRED_ALERTS = {
     "ModelLoadFailed", "ShadowMirrorsDropped", "EltQuarantineShareHigh", "DriftAlarm",
     "LivePerformanceDrop", "DagRunFailed", "NightlyRunMissing", "NightlyRunNeverSeen",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    return required_binary("promtool", "prometheus", "the promtool checks of the alert rules")
 
 
 def _promtool(promtool: str, *args: str, cwd: Path = PROMETHEUS) -> None:
