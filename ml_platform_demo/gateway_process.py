@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,11 +45,14 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.
 
 
 @contextmanager
-def gateway_process(settings: Settings, log_path: Path) -> Generator[str, None, None]:
+def gateway_process(
+    settings: Settings, log_path: Path, env: Mapping[str, str] | None = None
+) -> Generator[str, None, None]:
     """Start ``python -m ml_tasks serve`` on a free port; yield its URL; stop it gracefully.
 
     While it runs, ``PLATFORM_GATEWAY_URL`` names it in this process's environment, which is
-    where the ``dag.test()`` tasks read their settings.
+    where the ``dag.test()`` tasks read their settings. ``env`` adds to the child's environment
+    (the demo's replay gateway reads an online store of its own).
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -59,7 +62,7 @@ def gateway_process(settings: Settings, log_path: Path) -> Generator[str, None, 
             [sys.executable, "-m", "ml_tasks", "serve", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PLATFORM_HOME": str(settings.platform_home)},
+            env={**os.environ, "PLATFORM_HOME": str(settings.platform_home), **(env or {})},
         )
     previous = os.environ.get("PLATFORM_GATEWAY_URL")
     try:

@@ -156,32 +156,28 @@ def replay_days(
     return {"hours": 24 * len(days), "feature_rows_written": written, "answers": statuses}
 
 
-def format_live_table(summaries: Sequence[Mapping[str, Any]]) -> str:
-    """The live numbers per day and served version, as the demo prints them."""
+def format_live_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The fleet's live numbers per day and served version (``live_performance`` table rows)."""
     lines = [
         f"{'day':<12}{'version':<16}{'rows':>6}{'fail':>6}{'ROC-AUC':>9}{'PR-AUC':>8}"
         f"{'recall':>8}{'prec':>7}{'Brier':>8}  verdict",
-        "-" * 96,
+        "-" * 100,
     ]
 
     def n(value: Any, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    for summary in summaries:
-        if summary["status"] != "computed":
-            lines.append(f"{summary['day']:<12}{summary['status']}: {summary.get('note', '')}")
-            continue
-        for row in summary["versions"]:
-            offline = row["offline_roc_auc"]
-            verdict = "ALARM" if row["in_alarm"] else "holds"
-            if row["roc_auc"] is None:
-                verdict = "not enough failures for ROC-AUC"
-            elif offline is not None:
-                verdict += f" (offline ROC-AUC {offline:.3f})"
-            lines.append(
-                f"{summary['day']:<12}{'v' + row['model_version'] + ' @' + row['alias']:<16}"
-                f"{row['rows']:>6}{row['positives']:>6}{n(row['roc_auc']):>9}{n(row['pr_auc']):>8}"
-                f"{n(row['recall_at_alert'], 2):>8}{n(row['precision_at_alert'], 2):>7}"
-                f"{n(row['brier'], 4):>8}  {verdict}"
-            )
+    for row in rows:
+        offline = row["offline_roc_auc"]
+        verdict = "ALARM" if row["in_alarm"] else "holds"
+        if row["roc_auc"] is None:
+            verdict = f"{verdict}: ROC-AUC not computed ({row['note']})"
+        elif offline is not None:
+            verdict += f" (offline ROC-AUC {offline:.3f})"
+        lines.append(
+            f"{row['day']:<12}{'v' + row['model_version'] + ' @' + row['alias']:<16}"
+            f"{row['rows']:>6}{row['positives']:>6}{n(row['roc_auc']):>9}{n(row['pr_auc']):>8}"
+            f"{n(row['recall_at_alert'], 2):>8}{n(row['precision_at_alert'], 2):>7}"
+            f"{n(row['brier'], 4):>8}  {verdict}"
+        )
     return "\n".join(lines)

@@ -84,12 +84,12 @@ def _run_steps(
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
     began = datetime.now(UTC).isoformat()
 
-    print(f"[1/10] Initialising the embedded platform in {s.platform_home}")
+    print(f"[1/11] Initialising the embedded platform in {s.platform_home}")
     with clock.step("1 init Airflow"):
         init_airflow_db(s)
     quiet_console()
 
-    print(f"[2/10] Generating {days} days x {machines} machines from {start} (seed {seed})")
+    print(f"[2/11] Generating {days} days x {machines} machines from {start} (seed {seed})")
     from ml_platform_demo.generate import generate
 
     # The last week drifts (plant P2 sensor recalibration), so monitoring has something to find.
@@ -107,7 +107,7 @@ def _run_steps(
         )
     print("      " + generated.describe().replace("\n", "\n      "))
 
-    print("[3/10] Running elt_telemetry with real Airflow (dag.test) for every day")
+    print("[3/11] Running elt_telemetry with real Airflow (dag.test) for every day")
     from ml_platform_demo.orchestration import interval_run_time
 
     failed = []
@@ -128,6 +128,7 @@ def _run_steps(
 
     from ml_platform_demo.steps import lifecycle
     from ml_platform_demo.steps.features import run_features_demo
+    from ml_platform_demo.steps.live_performance import run_live_performance_demo
     from ml_platform_demo.steps.monitoring import run_monitoring_demo
     from ml_platform_demo.steps.release import release_version
     from ml_platform_demo.steps.search import run_search_demo
@@ -207,20 +208,20 @@ def _run_steps(
     # (banner, step name in the time table, DAG named on failure, the step).
     steps: list[tuple[str, str, str, Callable[[], int]]] = [
         (
-            "[4/10] Materializing the features of the demo range (features_materialize, dag.test)",
+            "[4/11] Materializing the features of the demo range (features_materialize, dag.test)",
             "4 features",
             "features_materialize",
             lambda: run_features_demo(start, end, s),
         ),
         (
-            f"[5/10] v1: training on the first weeks {start}..{v1_end} (Ray), evaluation, gates, "
+            f"[5/11] v1: training on the first weeks {start}..{v1_end} (Ray), evaluation, gates, "
             "first release",
             "5 v1: training and release",
             "train_failure_model / promote_model",
             first_release,
         ),
         (
-            f"[6/10] v2 on {start}..{train_end}: released on live gateway traffic; a regression "
+            f"[6/11] v2 on {start}..{train_end}: released on live gateway traffic; a regression "
             "blocked; a rollback drill",
             "6 v2 live release, v3, rollback",
             "train_failure_model / promote_model / rollback_model",
@@ -228,22 +229,29 @@ def _run_steps(
         ),
         # Monitoring after the releases, so it compares with the champion's training data.
         (
-            "[7/10] Monitoring drift and data quality over the demo range "
+            "[7/11] Monitoring drift and data quality over the demo range "
             "(monitor_drift, dag.test)",
             "7 monitoring",
             "monitor_drift",
             monitoring,
         ),
         (
-            "[8/10] A drift alarm retrains: train_failure_model on monitoring's drift_alarm "
+            "[8/11] A drift alarm retrains: train_failure_model on monitoring's drift_alarm "
             "event, then evaluation and gates",
             "8 drift-alarm retraining",
             "train_failure_model (drift alarm)",
             drift_retrain,
         ),
         (
-            "[9/10] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)",
-            "9 search index",
+            "[9/11] Live model performance: the last labelled days replayed hour by hour through "
+            "a second gateway, judged by monitor_live_performance (dag.test)",
+            "9 live performance (replay)",
+            "monitor_live_performance",
+            lambda: run_live_performance_demo(end, s),
+        ),
+        (
+            "[10/11] Refreshing the maintenance-manual search index (refresh_embeddings, dag.test)",
+            "10 search index",
             "refresh_embeddings",
             lambda: run_search_demo(start, days, s),
         ),
@@ -259,7 +267,7 @@ def _run_steps(
     from ml_tasks.registry.models import aliases, client
 
     print()
-    print("[10/10] The story so far")
+    print("[11/11] The story so far")
     print(lifecycle.format_lifecycle(story, aliases(client(s), lifecycle.MODEL_NAME)))
     for line in rollbacks:
         print(f"rollback: {line}")

@@ -55,4 +55,5 @@ def test_replayed_day_is_served_hour_by_hour_and_judged(stack: Any, tmp_path: Pa
     assert row["model_version"] == stack.registry.better and row["alias"] == "champion"
     # A machine-hour the training labels leave out (machine down for a repair) is not judged.
     assert summary["answers"] == len(log) and 0 < row["rows"] <= len(log)
-    print("\n" + replay.format_live_table([summary]))
+    table = replay.format_live_table(summary["versions"])
+    assert f"v{stack.registry.better} @champion" in table
