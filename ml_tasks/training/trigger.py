@@ -37,6 +37,8 @@ DRIFT_ALARM = "drift_alarm"
 # Registry/run tag prefix of the trigger (see TrainingTrigger.tags).
 TAG_PREFIX = "trigger."
 SLICE_COLUMN = "plant_id"
+# The kind of a drift_alarm event sent by monitor_live_performance (no columns, no slices).
+LIVE_PERFORMANCE = "live_performance"
 FLEET = "all"
 
 
@@ -89,7 +91,11 @@ class DriftAlarm:
         )
 
     def describe(self) -> str:
-        """One line: ``drift alarm of 2026-10-24 (feature_drift) in plant P2: a, b``."""
+        """One line: ``drift alarm of 2026-10-24 (feature_drift) in plant P2: a, b``; a live
+        performance alarm (``monitor_live_performance``) names its first reason instead."""
+        if self.kinds == (LIVE_PERFORMANCE,):
+            why = self.reasons[0] if self.reasons else "live performance below the policy"
+            return f"live-performance alarm of {self.day}: {why}"
         where = ", ".join(f"plant {p}" for p in self.plants) or (
             "the fleet" if FLEET in self.slices else "no slice named"
         )

@@ -216,3 +216,23 @@ def test_policy_section_rejects_unknown_keys_and_bad_values() -> None:
         {"drift": {"columns": ["a"]}, "live_performance": {"alarm_aliases": ["champion", "x"]}}
     )
     assert policy.live_performance.alarm_aliases == ("champion", "x")
+
+
+def test_a_live_performance_alarm_is_described_by_its_reason() -> None:
+    from ml_tasks.monitoring.live_performance import alarm_extra
+    from ml_tasks.training.trigger import DriftAlarm
+
+    summary = {
+        "day": "2026-10-06",
+        "model_name": "failure_model",
+        "champion_version": "3",
+        "reasons": ["failure_model v3 @champion 2026-10-06 all: live ROC-AUC 0.40 ..."],
+        "report_paths": ["/r/live_performance/2026-10-06/failure_model-v3-champion.html"],
+        "versions": [],
+    }
+    alarm = DriftAlarm.from_event(alarm_extra(summary))
+    assert alarm.model_version == "3" and alarm.report_dir == "/r/live_performance/2026-10-06"
+    assert alarm.describe() == (
+        "live-performance alarm of 2026-10-06: failure_model v3 @champion 2026-10-06 all: "
+        "live ROC-AUC 0.40 ..."
+    )
