@@ -87,7 +87,9 @@ from ml_platform_airflow.timetables import LandingDayTimetable
 )
 def monitor_live_performance() -> None:
     @task(multiple_outputs=False)
-    def check_live_performance(*, data_interval_start: Any = None, params: Any = None) -> dict:
+    def check_live_performance(
+        *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
+    ) -> dict:
         """The labelled day's live numbers; table rows, report, MLflow metrics."""
         from ml_tasks.monitoring.live_performance import evaluate_day, verdict_lines
 
@@ -96,7 +98,7 @@ def monitor_live_performance() -> None:
             day,
             model_name=params["model_name"],
             log_mlflow=bool(params.get("log_to_mlflow", True)),
-            run_id=None,
+            run_id=run_id,
         )
         lines = verdict_lines(summary)
         verdict = "ALARM" if summary["in_alarm"] else summary["status"]
