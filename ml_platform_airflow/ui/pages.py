@@ -102,7 +102,7 @@ def _error(section: dict[str, Any]) -> str | None:
 def models_html(models: dict[str, Any]) -> str:
     if (err := _error(models)) is not None:
         return err
-    if not models.get("registered (UTC)"):
+    if not models.get("registered"):
         return f'<p class="muted">{escape(models["model_name"])} is not registered yet.</p>'
     aliases = ", ".join(f"{escape(a)} → v{escape(v)}" for a, v in models["aliases"].items())
     parts = [f"<p>Aliases: {aliases or 'none'}</p>", "<h3>Versions</h3>"]

@@ -88,8 +88,10 @@ def _registered(settings: Settings, model_name: str) -> tuple[Any, Any] | None:
     c = client(settings)
     try:
         return c, c.get_registered_model(model_name)
-    except MlflowException:
-        return None
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise  # a registry that fails to answer is not an empty one
 
 
 def _versions(c: Any, model_name: str) -> list[Any]:
