@@ -28,6 +28,10 @@ records every write.
 Backfill from the CLI: `make backfill FROM=2026-10-01 TO=2026-10-30` runs landing days 10-01 to
 10-30 inclusive (see README). Unpausing does not catch up (`catchup=False`): the scheduler starts
 only the latest finished day; older days come from a backfill.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#data](/ml/#data)) shows rows read and the quarantined share per landing day, the tables'
+versions.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ or manually for any version (Param `version`).
 
 Knobs (alert budget, bootstrap size, perturbations) are in `include/policies/promotion.yaml`.
 CLI equivalent: `python -m ml_tasks evaluate --model failure_model [--version N]`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#models](/ml/#models)) shows every gate's checks on the latest evaluation (metric, challenger,
+champion, threshold, why), the report and model card.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ Params, else the day that ended at the run's logical date):
 The outlet asset events carry the days, row counts and the online store kind. Reruns and
 backfills (`airflow dags test features_materialize` with `start`/`end`, or the CLI
 `python -m ml_tasks features materialize --start ... --end ...`) give the same stores.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#data](/ml/#data)) shows the feature views' and training sets' current versions.
 """
 
 from __future__ import annotations

@@ -35,6 +35,10 @@ day reopens it.
 Reruns and backfills replace the day's reports, MLflow run and drift-table row:
 `make backfill FROM=2026-10-01 TO=2026-10-30 DAG=monitor_drift`, or without Airflow
 `python -m ml_tasks drift --date 2026-10-24 [--end ...] [--json]`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#monitoring](/ml/#monitoring)) shows drift score per column over time with the alarm days,
+each day's Evidently report.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ the work orders, not the day's features, and it judges the day before; a late fe
 must not hold it back, nor its failure mark the drift check failed.
 
 Without Airflow: `python -m ml_tasks live-performance --date 2026-10-24 [--end ...] [--json]`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#monitoring](/ml/#monitoring)) shows live performance per version over time with the alarm
+days, each day's report.
 """
 
 from __future__ import annotations

@@ -43,6 +43,10 @@ Without a gateway (`PLATFORM_GATEWAY_URL` unset and none started by `python -m m
 shadow and canary fall back to an **offline replay** of the holdout traffic, done in one poke;
 the task log, its XCom (`mode`) and the MLflow record say which mode ran. Every alias change is
 in the audit history: `python -m ml_tasks history --model failure_model`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#release](/ml/#release)) shows the canary share and each release step's numbers; the gate
+verdicts per version.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ UI/API created it (a trigger for any time on day D indexes day D).
 Runs nightly for the previous day's export, and early when the document system posts an event
 on the `manuals_landing` asset (extra `{"date": "YYYY-MM-DD"}`). Rollback:
 `python -m ml_tasks index rollback`; search: `python -m ml_tasks search "QUERY"`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#search](/ml/#search)) shows the live index version, the kept versions and their gate
+verdicts.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ Manual only: trigger it from the UI with Params (the trigger form), or
    that preceded the target, from the audit history), the rolled-back version is tagged
    `release.status=rolled_back`. Each alias change, with the Param `reason`, this DAG run and
    the time, is appended to the audit history.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#models](/ml/#models)) shows the versions, their aliases and the alias history.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ feature or prediction drift): the schedule is the asset expression
 
 Manual run: trigger with Params (window, rounds, workers, mode). CLI equivalent:
 `python -m ml_tasks train --start 2026-10-01 --end 2026-10-30 --workers 2`.
+
+In the Airflow UI, **ML platform** in the navigation ([/plugin/ml](/plugin/ml); the page alone:
+[/ml/#models](/ml/#models)) shows each version with its aliases, its MLflow run and evaluation.
 """
 
 from __future__ import annotations
