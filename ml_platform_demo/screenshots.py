@@ -142,6 +142,15 @@ def headless_chromium() -> Generator[DevTools, None, None]:
                 tools = DevTools(websocket)
                 tools.call("Page.enable")
                 tools.call("Network.enable")
+                # --window-size includes the window's frame: fix the page's own viewport, or the
+                # UI (laid out to the viewport's height) ends above the screenshot's bottom.
+                tools.call(
+                    "Emulation.setDeviceMetricsOverride",
+                    width=WINDOW[0],
+                    height=WINDOW[1],
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
                 yield tools
         finally:
             proc.terminate()

@@ -227,27 +227,32 @@ def release_html(release: dict[str, Any]) -> str:
     ]
     rows = []
     for step in release["steps"]:
-        shown = {k: v for k, v in step["numbers"].items() if not isinstance(v, dict | list)}
+        shown = {
+            k: v
+            for k, v in sorted(step["numbers"].items())
+            if k != "percent" and not isinstance(v, dict | list)
+        }
         rows.append(
             [
                 _when(step["at"]),
                 f"v{_e(step['version'])}",
                 _num(None if step["percent"] is None else f"{step['percent']} %"),
+                _e(step.get("mode")),
                 _reasons([step["reason"]]),
                 "<br>".join(f"{escape(k)}: {_e(v)}" for k, v in shown.items()) or "-",
             ]
         )
-    parts.append(
-        _table(
-            ["at (UTC)", "version", "share", "why", "numbers"], rows, "no release step recorded yet"
-        )
-    )
+    headers = ["at (UTC)", "version", "share", "mode", "why", "numbers measured on the step"]
+    parts.append(_table(headers, rows, "no release step recorded yet"))
     for rec in release["records"]:
         record = rec["record"]
         verdict = record.get("passed")
         parts.append(
-            f"<h3>{escape(rec['stage'])} of v{_e(rec['version'])} "
-            f"({_e(record.get('mode'))}) {_verdict(verdict) if verdict is not None else ''}</h3>"
+            f"<h3>Stage record: {escape(rec['stage'])} of v{_e(rec['version'])} "
+            f"{_verdict(verdict) if verdict is not None else ''}</h3>"
+            f'<p class="muted">release/{escape(rec["stage"])}.json on the version\'s MLflow run'
+            + ("; its steps are in the table above" if record.get("steps") else "")
+            + "</p>"
         )
         flat = {k: v for k, v in record.items() if not isinstance(v, dict | list)}
         parts.append(
@@ -255,11 +260,6 @@ def release_html(release: dict[str, Any]) -> str:
                 ["figure", "value"], ([escape(k), _num(v)] for k, v in flat.items()), "empty record"
             )
         )
-        if record.get("steps"):
-            keys = sorted({k for s in record["steps"] for k in s if not isinstance(s[k], dict)})
-            parts.append(
-                _table(keys, ([_num(s.get(k)) for k in keys] for s in record["steps"]), "no steps")
-            )
         if record.get("reasons"):
             parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in record["reasons"]) + "</ul>")
     return "".join(parts)
