@@ -3,7 +3,7 @@
 :func:`fill_view_stores` builds it under a folder without Airflow and without Ray: two tiny
 registered versions (``tests.model_fixtures``), both evaluated by the real evaluation, v1
 champion then v2 released through recorded live canary steps with the gates' verdicts recorded;
-twelve monitored days in the drift table with an alarm on two of them and a report folder per
+24 monitored days in the drift table with an alarm on two of them and a report folder per
 day; the live performance of v1, then v2, with an alarm on one day; ELT runs in the manifest
 with a quarantined share; two search-index versions, one live and one blocked by its gate. The
 integration test of the view and a person's screenshots (``python -m tests.ml_view_fixtures
@@ -21,11 +21,19 @@ from typing import Any
 
 MODEL = "failure_model"
 FIRST_DAY = date(2026, 10, 1)
-DAYS = 12
+DAYS = 24
 ALARM_DAYS = (8, 9)  # offsets from FIRST_DAY with drift beyond the policy
 LIVE_BAD_DAY = 10  # v2's live ROC-AUC falls beyond the policy
-COLUMNS = ("temperature_c", "vibration_mm_s", "pressure_bar", "rpm")
-THRESHOLD = 0.1
+# Some of the policy's monitored columns with its thresholds (monitoring.yaml); the first two
+# drift on the alarm days.
+COLUMNS = {
+    "temperature_c_mean_1h": 0.2,
+    "vibration_mm_s_mean_1h": 0.35,
+    "temperature_c_std_1h": 0.3,
+    "vibration_mm_s_std_1h": 0.35,
+    "pressure_bar_mean_1h": 0.2,
+    "rotation_rpm_mean_1h": 0.2,
+}
 
 
 def home_settings(root: Path) -> Any:
@@ -135,20 +143,17 @@ def _registry(settings: Any, root: Path) -> dict[str, str]:
 
 
 def _drift(settings: Any, champion: str) -> None:
-    """Twelve monitored days of the champion; the alarm days drift on vibration and heat."""
+    """The champion's monitored days; the alarm days drift on vibration and heat."""
     from ml_tasks.monitoring import store
 
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
         alarm = offset in ALARM_DAYS
         scores = {
-            col: [
-                round(0.02 + 0.005 * i + (0.12 + 0.03 * i if alarm and i < 2 else 0), 4),
-                "wasserstein",
-                THRESHOLD,
-            ]
-            for i, col in enumerate(COLUMNS)
-        }
+            col: [round(0.03 + 0.01 * i + (bound + 0.15 if alarm and i < 2 else 0), 4),
+                  "wasserstein", bound]
+            for i, (col, bound) in enumerate(COLUMNS.items())
+        }  # fmt: skip
         folder = settings.reports_dir / MODEL / f"v{champion}" / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "all.html").write_text(f"<html><body>Evidently report {day}</body></html>")
@@ -157,7 +162,7 @@ def _drift(settings: Any, champion: str) -> None:
                 {
                     "kind": "feature_drift",
                     "message": f"fleet: 2 of {len(COLUMNS)} columns drifted "
-                    "(temperature_c, vibration_mm_s), share 0.50 > 0.30",
+                    "(temperature_c_mean_1h, vibration_mm_s_mean_1h), share 0.33 > 0.10",
                 }
             ]
             if alarm

@@ -4,7 +4,7 @@ Routes (every one behind :func:`ml_platform_airflow.ui.auth.view_access`):
 
 - ``/``: the page (models, release, monitoring, data, search index);
 - ``/api/view`` and ``/api/<section>``: the same data as JSON;
-- ``/plots/drift.svg``, ``/plots/live.svg``: the charts on their own;
+- ``/plots/drift/<sensor>.svg``, ``/plots/live.svg``: the charts on their own;
 - ``/artifacts/<run id>/<artifact>``: a version's evaluation report or model card, read from
   its MLflow run (only those two artifacts, only runs of a registered version);
 - ``/reports/<path>``: the monitoring's Evidently reports under ``PLATFORM_HOME/reports``.
@@ -64,13 +64,17 @@ def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
         }
         return JSONResponse(_jsonable(readers[section]()))
 
-    @app.get("/plots/{name}.svg")
-    def plot(name: str) -> Response:
-        charts = {"drift": pages.drift_chart, "live": pages.live_chart}
-        if name not in charts:
-            raise HTTPException(404, f"no plot {name!r}")
-        svg = charts[name](ml_view.monitoring_section(settings_of()))
+    @app.get("/plots/live.svg")
+    def live_plot() -> Response:
+        svg = pages.live_chart(ml_view.monitoring_section(settings_of()))
         return Response(svg, media_type="image/svg+xml")
+
+    @app.get("/plots/drift/{group}.svg")
+    def drift_plot(group: str) -> Response:
+        monitoring = ml_view.monitoring_section(settings_of())
+        if group not in monitoring["drift"]["groups"]:
+            raise HTTPException(404, f"no drift chart {group!r}")
+        return Response(pages.drift_chart(monitoring, group), media_type="image/svg+xml")
 
     @app.get("/artifacts/{run_id}/{artifact:path}")
     def artifact(run_id: str, artifact: str) -> Response:

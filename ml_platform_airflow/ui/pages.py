@@ -30,7 +30,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .alias { background: #e7eefc; border-radius: 3px; padding: 1px 5px; margin-right: 3px; }
 .error { color: #b00020; border: 1px solid #b00020; padding: 6px; }
 .reason { max-width: 640px; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 16px; }
 """
+# A sensor's drift chart (pixels): two side by side on a 1440 px wide page.
+DRIFT_CHART = (680, 280)
 
 
 def _e(value: Any) -> str:
@@ -265,19 +268,41 @@ def release_html(release: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def drift_chart(monitoring: dict[str, Any]) -> str:
+def drift_chart(monitoring: dict[str, Any], group: str) -> str:
+    """One sensor's columns: drift score per day, its thresholds, the alarm days."""
     drift = monitoring["drift"]
-    bounds = sorted(set(drift["thresholds"].values()))
-    methods = ", ".join(sorted(set(drift["methods"].values())))
+    columns = drift["groups"].get(group) or []
+
+    def short(column: str) -> str:
+        return column.removeprefix(group).lstrip("_") or column
+
+    thresholds = {}
+    for bound in sorted({drift["thresholds"][c] for c in columns}):
+        applies = [short(c) for c in columns if drift["thresholds"][c] == bound]
+        label = "threshold" if len(applies) == len(columns) else f"threshold {', '.join(applies)}"
+        thresholds[label] = bound
+    methods = ", ".join(sorted({drift["methods"][c] for c in columns}))
     return plots.line_chart(
-        drift["series"],
-        title=f"Drift score per column, whole fleet ({methods})",
+        {short(c): drift["series"][c] for c in columns},
+        title=f"Drift: {group}, whole fleet ({methods})",
         y_label="drift score",
         alarm_days=drift["alarm_days"],
         days=drift["days"],
-        thresholds={"threshold": bounds[0]} if len(bounds) == 1 else {},
-        empty_message="no monitored day yet (monitor_drift has not run)",
+        thresholds=thresholds,
+        width=DRIFT_CHART[0],
+        height=DRIFT_CHART[1],
     )
+
+
+def drift_charts(monitoring: dict[str, Any]) -> str:
+    """A chart per sensor, side by side where the page is wide enough."""
+    groups = monitoring["drift"]["groups"]
+    if not groups:
+        return plots.empty_chart(
+            "Drift score per column", "no monitored day yet (monitor_drift has not run)"
+        )
+    charts = "".join(f"<div>{drift_chart(monitoring, g)}</div>" for g in groups)
+    return f'<div class="charts">{charts}</div>'
 
 
 def live_chart(monitoring: dict[str, Any]) -> str:
@@ -306,7 +331,7 @@ def monitoring_html(monitoring: dict[str, Any]) -> str:
         )
     else:
         state = f'<span class="pass">no alarm</span> (latest day {_e(status["latest_interval"])})'
-    parts = [f"<p>Drift status: {state}</p>", drift_chart(monitoring), live_chart(monitoring)]
+    parts = [f"<p>Drift status: {state}</p>", drift_charts(monitoring), live_chart(monitoring)]
     rows = [
         [
             _e(r["day"]),

@@ -28,7 +28,8 @@ PALETTE = (
     "#393b79",
 )
 ALARM_FILL = "#d62728"
-MAX_X_LABELS = 16
+# Room for one x label ("10-01"): fewer labels on a narrow chart, never overlapping.
+X_LABEL_PX = 46
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -51,6 +52,17 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def _label(value: float) -> str:
     return f"{value:.3g}"
+
+
+def _runs(days: list[str], axis: list[str]) -> list[list[str]]:
+    """``days`` (sorted, all on ``axis``) cut into runs of consecutive days of the axis."""
+    runs: list[list[str]] = []
+    for day in days:
+        if runs and axis.index(day) == axis.index(runs[-1][-1]) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
 
 
 def _segments(points: list[tuple[str, float]], axis: list[str]) -> list[list[tuple[str, float]]]:
@@ -85,12 +97,15 @@ def line_chart(
     thresholds: Mapping[str, float] | None = None,
     days: Sequence[str] = (),
     empty_message: str = "no data yet",
+    width: int = WIDTH,
+    height: int = HEIGHT,
 ) -> str:
     """SVG of ``{name: [[day, value], ...]}`` with the alarm days marked.
 
     ``thresholds``: ``{label: value}`` drawn as dashed horizontal lines (e.g. the drift bound).
     ``days``: days the x axis shows even without a value; a series' line breaks across a day
-    it has no value for (a missing day is a gap, not a straight line over it).
+    it has no value for (a missing day is a gap, not a straight line over it). ``width`` and
+    ``height`` in pixels, the legend included.
     """
     points = {
         name: [(str(day)[:10], float(value)) for day, value in pts]  # type: ignore[arg-type]
@@ -104,7 +119,7 @@ def line_chart(
     values = [v for pts in points.values() for _, v in pts] + list(limits.values())
     ticks = _ticks(min(0.0, min(values)), max(values))
     low, high = ticks[0], ticks[-1]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
     step = plot_w / max(len(axis) - 1, 1)
 
     def x(day: str) -> float:
@@ -115,8 +130,8 @@ def line_chart(
 
     band = max(step, 8.0)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" height="{HEIGHT}"'
-        f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" font-family="sans-serif">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" role="img" font-family="sans-serif">',
         f"<title>{escape(title)}</title>",
         f'<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{escape(title)}</text>',
     ]
@@ -125,7 +140,11 @@ def line_chart(
             f'<rect class="alarm" data-day="{escape(day)}" x="{x(day) - band / 2:.1f}" y="{TOP}"'
             f' width="{band:.1f}" height="{plot_h}" fill="{ALARM_FILL}" fill-opacity="0.18">'
             f"<title>alarm on {escape(day)}</title></rect>"
-            f'<text x="{x(day):.1f}" y="{TOP - 4}" font-size="11" fill="{ALARM_FILL}"'
+        )
+    for run in _runs(sorted(alarm_days), axis):  # one word over consecutive alarm days
+        middle = (x(run[0]) + x(run[-1])) / 2
+        out.append(
+            f'<text x="{middle:.1f}" y="{TOP - 4}" font-size="11" fill="{ALARM_FILL}"'
             f' text-anchor="middle">alarm</text>'
         )
     for tick in ticks:  # horizontal grid and y labels
@@ -134,18 +153,20 @@ def line_chart(
             f' stroke="#ddd"/><text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="12"'
             f' text-anchor="end">{_label(tick)}</text>'
         )
-    every = max(1, math.ceil(len(axis) / MAX_X_LABELS))
-    for i, day in enumerate(axis):
-        if i % every == 0 or i == len(axis) - 1:
-            out.append(
-                f'<text class="x-label" x="{x(day):.1f}" y="{TOP + plot_h + 18}" font-size="12"'
-                f' text-anchor="middle">{escape(day[5:] if len(day) == 10 else day)}</text>'
-            )
+    every = max(1, math.ceil(len(axis) / max(2, int(plot_w // X_LABEL_PX))))
+    labelled = list(range(0, len(axis), every))
+    if (len(axis) - 1 - labelled[-1]) * step >= X_LABEL_PX:  # the last day, when it fits
+        labelled.append(len(axis) - 1)
+    for day in (axis[i] for i in labelled):
+        out.append(
+            f'<text class="x-label" x="{x(day):.1f}" y="{TOP + plot_h + 18}" font-size="12"'
+            f' text-anchor="middle">{escape(day[5:] if len(day) == 10 else day)}</text>'
+        )
     out.append(
         f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"'
         f' stroke="#333"/><line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"'
         f' stroke="#333"/>'
-        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 12}" font-size="13"'
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{height - 12}" font-size="13"'
         f' text-anchor="middle">day ({escape(axis[0][:4])}, UTC)</text>'
         f'<text x="16" y="{TOP + plot_h / 2:.1f}" font-size="13" text-anchor="middle"'
         f' transform="rotate(-90 16 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>'
@@ -172,15 +193,15 @@ def line_chart(
             for d, v in pts
         )
         out.append(
-            f'<rect x="{WIDTH - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
-            f' fill="{color}"/><text x="{WIDTH - RIGHT + 34}" y="{legend_y + 12}"'
+            f'<rect x="{width - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
+            f' fill="{color}"/><text x="{width - RIGHT + 34}" y="{legend_y + 12}"'
             f' font-size="12">{escape(name)}</text>'
         )
         legend_y += 18
     if alarm_days:
         out.append(
-            f'<rect x="{WIDTH - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
-            f' fill="{ALARM_FILL}" fill-opacity="0.35"/><text x="{WIDTH - RIGHT + 34}"'
+            f'<rect x="{width - RIGHT + 16}" y="{legend_y + 2}" width="12" height="12"'
+            f' fill="{ALARM_FILL}" fill-opacity="0.35"/><text x="{width - RIGHT + 34}"'
             f' y="{legend_y + 12}" font-size="12">alarm day</text>'
         )
     out.append("</svg>")

@@ -314,6 +314,7 @@ def drift_series(rows: list[dict[str, Any]], slice_name: str = "all") -> dict[st
             thresholds[column] = float(threshold)
             methods[column] = str(method)
     return {
+        "groups": drift_groups(list(series)),
         "slice": slice_name,
         "days": days,
         "alarm_days": alarm_days,
@@ -321,6 +322,21 @@ def drift_series(rows: list[dict[str, Any]], slice_name: str = "all") -> dict[st
         "thresholds": thresholds,
         "methods": methods,
     }
+
+
+def column_group(column: str) -> str:
+    """The sensor a monitored column summarises (``temperature_c_mean_1h`` -> ``temperature_c``);
+    a column that is no ``<sensor>_<statistic>_<window>`` is its own group."""
+    parts = column.rsplit("_", 2)
+    return parts[0] if len(parts) == 3 and parts[2][:1].isdigit() else column
+
+
+def drift_groups(columns: list[str]) -> dict[str, list[str]]:
+    """Columns by sensor, in order: one chart each keeps a dozen lines apart."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for column in sorted(columns):
+        groups[column_group(column)].append(column)
+    return dict(groups)
 
 
 def report_links(rows: list[dict[str, Any]], reports_dir: Path) -> list[dict[str, Any]]:

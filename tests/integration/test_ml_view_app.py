@@ -53,7 +53,8 @@ ROUTES = (
     "/ml/",
     "/ml/api/view",
     "/ml/api/models",
-    "/ml/plots/drift.svg",
+    "/ml/plots/drift/temperature_c.svg",
+    "/ml/plots/live.svg",
     "/ml/reports/failure_model/x/all.html",
     "/ml/artifacts/0123456789abcdef0123456789abcdef/evaluation/report.html",
 )
@@ -109,6 +110,10 @@ def test_the_same_data_as_json(client):
     for name in ("models", "release", "monitoring", "data", "search"):
         assert client.get(f"/ml/api/{name}", headers=headers).status_code == 200
     assert client.get("/ml/api/nothing", headers=headers).status_code == 404
+    chart = client.get("/ml/plots/drift/vibration_mm_s.svg", headers=headers)
+    assert chart.headers["content-type"].startswith("image/svg+xml")
+    assert 'data-day="2026-10-10"' in chart.text
+    assert client.get("/ml/plots/drift/nothing.svg", headers=headers).status_code == 404
 
 
 def test_reports_and_cards_are_served_and_nothing_beside_them(client, home):

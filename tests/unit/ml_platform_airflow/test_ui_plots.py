@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 from ml_platform_airflow.ui import plots
@@ -103,3 +104,15 @@ def test_a_day_without_a_value_breaks_the_line_and_stays_on_the_axis():
     assert [len(line.get("points").split()) for line in lines] == [1, 2]
     labels = [t.text for t in root.findall(f".//{SVG}text[@class='x-label']")]
     assert labels == ["10-06", "10-07", "10-08", "10-09"]
+
+
+def test_a_narrow_chart_of_a_month_keeps_its_day_labels_apart_and_one_word_per_alarm_run():
+    days = [f"2026-10-{d:02d}" for d in range(1, 31)]
+    series = {"mean_1h": [[d, 0.1] for d in days]}
+    alarm = ["2026-10-09", "2026-10-10", "2026-10-20"]
+    root = parse(plots.line_chart(series, title="t", y_label="y", alarm_days=alarm, width=680))
+    xs = [float(t.get("x")) for t in root.findall(f".//{SVG}text[@class='x-label']")]
+    assert len(xs) >= 5
+    assert all(b - a >= plots.X_LABEL_PX for a, b in itertools.pairwise(xs))
+    assert len(root.findall(f".//{SVG}rect[@class='alarm']")) == 3
+    assert [t.text for t in root.iter(f"{SVG}text")].count("alarm") == 2  # 09-10, and 20
