@@ -3,11 +3,13 @@
 :func:`fill_view_stores` builds it under a folder without Airflow and without Ray: two tiny
 registered versions (``tests.model_fixtures``), both evaluated by the real evaluation, v1
 champion then v2 released through recorded live canary steps with the gates' verdicts recorded;
-24 monitored days in the drift table with an alarm on two of them and a report folder per
-day; the live performance of v1, then v2, with an alarm on one day; ELT runs in the manifest
-with a quarantined share; two search-index versions, one live and one blocked by its gate. The
-integration test of the view and a person's screenshots (``python -m tests.ml_view_fixtures
-<folder>``, then ``PLATFORM_HOME=<folder>/platform make screenshots``) read the same home.
+24 monitored days in the drift table (the fleet and plant P2, whose pressure alone drifts)
+with an alarm on two of them and a report folder per day; the live performance of v1, then
+v2, with an alarm on one day; ELT runs of two tables in the manifest with a quarantined
+share, over the contract's limit on the alarm days; two search-index versions, one live and
+one blocked by its gate. The integration test of the view and a person's screenshots
+(``python -m tests.ml_view_fixtures <folder>``, then ``PLATFORM_HOME=<folder>/platform make
+screenshots``) read the same home.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ COLUMNS = {
     "pressure_bar_mean_1h": 0.2,
     "rotation_rpm_mean_1h": 0.2,
 }
+SLICE = "plant_id=P2"  # the plant slice the drift table has besides the fleet
 
 
 def home_settings(root: Path) -> Any:
@@ -154,6 +157,11 @@ def _drift(settings: Any, champion: str) -> None:
                   "wasserstein", bound]
             for i, (col, bound) in enumerate(COLUMNS.items())
         }  # fmt: skip
+        # Plant P2 alone drifts on pressure on the alarm days: the fleet's score stays low.
+        plant = {
+            col: [0.9 if alarm and col.startswith("pressure_bar") else 0.05, "wasserstein", bound]
+            for col, bound in COLUMNS.items()
+        }
         folder = settings.reports_dir / MODEL / f"v{champion}" / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "all.html").write_text(f"<html><body>Evidently report {day}</body></html>")
@@ -185,9 +193,9 @@ def _drift(settings: Any, champion: str) -> None:
                 "retrain": alarm,
                 "share_drifted": 0.5 if alarm else 0.0,
                 "max_slice_share": 0.5 if alarm else 0.0,
-                "drifted_slices": ["all"] if alarm else [],
-                "drifted_columns": {},
-                "column_scores": {"all": scores},
+                "drifted_slices": ["all", SLICE] if alarm else [],
+                "drifted_columns": {SLICE: ["pressure_bar_mean_1h"]} if alarm else {},
+                "column_scores": {"all": scores, SLICE: plant},
                 "prediction": {},
                 "quality": {},
                 "reasons": reasons,
@@ -238,32 +246,35 @@ def _live_performance(settings: Any, versions: dict[str, str]) -> None:
 
 
 def _manifest(settings: Any) -> None:
-    """ELT runs of telemetry per day (one rerun), 2 % quarantined, 9 % on the alarm days."""
+    """ELT runs of telemetry per day, 2 % quarantined, 11 % (over its contract's 10 %) on the
+    alarm days; work orders every other day, nothing quarantined."""
     from ml_tasks.elt import manifest
 
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
-        read = 960
-        bad = 86 if offset in ALARM_DAYS else 19
-        stats = {
-            "rows_read": read,
-            "rows_curated": read - bad,
-            "rows_quarantined": bad,
-            "rows_duplicate": 0,
-            "rows_conflict": 0,
-        }
-        manifest.record(
-            settings.manifest_path,
-            manifest.DatasetVersion(
-                "telemetry",
-                offset + 1,
-                day.isoformat(),
-                (day + timedelta(days=1)).isoformat(),
-                read - bad,
-                stats,
-                f"scheduled__{day}",
-            ),
-        )
+        runs = [("telemetry", 960, 106 if offset in ALARM_DAYS else 19)]
+        if offset % 2 == 0:
+            runs.append(("work_orders_history", 40, 0))
+        for table, read, bad in runs:
+            stats = {
+                "rows_read": read,
+                "rows_curated": read - bad,
+                "rows_quarantined": bad,
+                "rows_duplicate": 0,
+                "rows_conflict": 0,
+            }
+            manifest.record(
+                settings.manifest_path,
+                manifest.DatasetVersion(
+                    table,
+                    offset + 1,
+                    day.isoformat(),
+                    (day + timedelta(days=1)).isoformat(),
+                    read - bad,
+                    stats,
+                    f"scheduled__{day}",
+                ),
+            )
 
 
 def _search_index(settings: Any) -> None:

@@ -5,6 +5,10 @@ Routes (every one behind :func:`ml_platform_airflow.ui.auth.view_access`):
 - ``/``: the page (models, release, monitoring, data, search index);
 - ``/api/view`` and ``/api/<section>``: the same data as JSON;
 - ``/plots/drift/<sensor>.svg``, ``/plots/live.svg``: the charts on their own;
+
+``/``, ``/api/view``, ``/api/monitoring`` and the drift charts take ``?slice=<slice>``: the
+drift table's slice to chart (``all``, the whole fleet, by default; ``plant_id=P2``...); a slice
+the table does not have is a 404.
 - ``/artifacts/<run id>/<artifact>``: a version's evaluation report or model card, read from
   its MLflow run (only those two artifacts, only runs of a registered version);
 - ``/reports/<path>``: the monitoring's Evidently reports under ``PLATFORM_HOME/reports``.
@@ -24,7 +28,7 @@ NAME = "ML platform"
 
 def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
     """The app; ``settings_factory`` (default :func:`ml_tasks.settings.get_settings`)."""
-    from fastapi import FastAPI, HTTPException
+    from fastapi import FastAPI, HTTPException, Query
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
     from ml_platform_airflow.ui import pages
@@ -33,6 +37,8 @@ def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
     from ml_tasks.settings import get_settings
 
     settings_of = settings_factory or get_settings
+    # ``?slice=plant_id=P2``: the drift slice to chart (the fleet by default).
+    slice_query = Query(ml_view.FLEET, alias="slice")
     app = FastAPI(
         title=NAME,
         dependencies=[view_access()],
@@ -42,23 +48,39 @@ def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
         openapi_url=None,
     )
 
+    def checked(monitoring: dict[str, Any], slice_name: str) -> dict[str, Any]:
+        """``monitoring``, or a 404 when it has no drift slice ``slice_name``."""
+        if "error" not in monitoring and not ml_view.known_slice(monitoring, slice_name):
+            known = [s["name"] for s in monitoring.get("drift_slices") or []]
+            raise HTTPException(404, f"no drift slice {slice_name!r}; known: {known}")
+        return monitoring
+
+    def monitoring_of(slice_name: str) -> dict[str, Any]:
+        monitoring = ml_view.monitoring_section(settings_of(), drift_slice=slice_name)
+        return checked(monitoring, slice_name)
+
+    def collected(slice_name: str) -> dict[str, Any]:
+        view = ml_view.collect(settings_of(), drift_slice=slice_name)
+        checked(view["monitoring"], slice_name)
+        return view
+
     @app.get("/", response_class=HTMLResponse)
-    def page() -> str:
-        return pages.page(ml_view.collect(settings_of()))
+    def page(slice_name: str = slice_query) -> str:
+        return pages.page(collected(slice_name))
 
     @app.get("/api/view")
-    def view() -> JSONResponse:
-        return JSONResponse(_jsonable(ml_view.collect(settings_of())))
+    def view(slice_name: str = slice_query) -> JSONResponse:
+        return JSONResponse(_jsonable(collected(slice_name)))
 
     @app.get("/api/{section}")
-    def section(section: str) -> JSONResponse:
+    def section(section: str, slice_name: str = slice_query) -> JSONResponse:
         if section not in ml_view.SECTIONS:
             raise HTTPException(404, f"no section {section!r}; known: {list(ml_view.SECTIONS)}")
         s = settings_of()
         readers: dict[str, Callable[[], Any]] = {
             "models": lambda: ml_view.models_section(s),
             "release": lambda: ml_view.release_section(s),
-            "monitoring": lambda: ml_view.monitoring_section(s),
+            "monitoring": lambda: monitoring_of(slice_name),
             "data": lambda: ml_view.data_section(s),
             "search": lambda: ml_view.search_section(s),
         }
@@ -70,11 +92,11 @@ def create_app(settings_factory: Callable[[], Any] | None = None) -> Any:
         return Response(svg, media_type="image/svg+xml")
 
     @app.get("/plots/drift/{group}.svg")
-    def drift_plot(group: str) -> Response:
-        monitoring = ml_view.monitoring_section(settings_of())
+    def drift_plot(group: str, slice_name: str = slice_query) -> Response:
+        monitoring = monitoring_of(slice_name)
         if group not in monitoring["drift"]["groups"]:
-            raise HTTPException(404, f"no drift chart {group!r}")
-        return Response(pages.drift_chart(monitoring, group), media_type="image/svg+xml")
+            raise HTTPException(404, f"no drift chart {group!r} for slice {slice_name!r}")
+        return Response(pages.drift_chart(monitoring["drift"], group), media_type="image/svg+xml")
 
     @app.get("/artifacts/{run_id}/{artifact:path}")
     def artifact(run_id: str, artifact: str) -> Response:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from ml_platform_airflow.ui import plots
+from ml_tasks.observability.ml_view import FLEET
 
 STYLE = """
 body { font-family: sans-serif; margin: 16px 24px; color: #1a1a1a; font-size: 14px; }
@@ -31,6 +33,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .error { color: #b00020; border: 1px solid #b00020; padding: 6px; }
 .reason { max-width: 640px; }
 .charts { display: flex; flex-wrap: wrap; gap: 8px 16px; }
+.slices .slice { white-space: nowrap; }
+th.group { text-align: center; }
+.steps td { white-space: nowrap; }
+.steps td.reason { white-space: normal; min-width: 180px; }
 """
 # A sensor's drift chart (pixels): two side by side on a 1440 px wide page.
 DRIFT_CHART = (680, 280)
@@ -211,6 +217,103 @@ def evaluation_html(evaluation: dict[str, Any] | None, gates: list[dict[str, Any
     return "".join(parts)
 
 
+def _clock(value: Any) -> str:
+    """An ISO timestamp's time of day, ``HH:MM:SS`` (UTC), escaped."""
+    text = str(value or "")
+    return escape(text[11:19]) if len(text) >= 19 else _e(value)  # a date alone: as it is
+
+
+def _record_value(key: str, value: Any) -> str:
+    """A stage record's figure: times as ``YYYY-MM-DD HH:MM:SS``, verdicts as words."""
+    if isinstance(value, bool):
+        return f"<td>{_verdict(value)}</td>"
+    if key.endswith("_at") and isinstance(value, str):
+        return _num(f"{value[:10]} {value[11:19]}")
+    return _num(value)
+
+
+# The numbers a live canary step records (ml_tasks.release.live_walk), as the table shows them.
+STEP_COLUMNS = (
+    "answers canary / champion",
+    "errors (rate)",
+    "p50 ms canary",
+    "p99 ms canary / champion",
+    "mean |score diff|",
+    "alert disagreement",
+    "started (UTC)",
+    "verdict",
+)
+STEP_KEYS = {
+    "percent", "started_at", "canary_answers", "champion_answers", "canary_errors",
+    "error_rate", "canary_p50_ms", "canary_p99_ms", "champion_p99_ms", "paired_answers",
+    "mean_abs_score_difference", "alert_disagreement", "passed",
+}  # fmt: skip
+
+
+def _ms(value: Any) -> Any:
+    """A latency in milliseconds to three significant digits (more is noise)."""
+    return f"{value:.3g}" if isinstance(value, float) else value
+
+
+def _pair(a: Any, b: Any) -> str:
+    if a is None and b is None:
+        return _num(None)
+    return f'<td class="num">{_e(a)} / {_e(b)}</td>'
+
+
+def _step_cells(n: dict[str, Any]) -> list[str]:
+    """One step's numbers in :data:`STEP_COLUMNS` order (a dash where the step has none)."""
+    errors = n.get("canary_errors")
+    rate = n.get("error_rate")
+    shown_errors = (
+        None if errors is None and rate is None else f"{errors} ({100 * float(rate or 0):.1f} %)"
+    )
+    disagreement = n.get("alert_disagreement")
+    return [
+        _pair(n.get("canary_answers"), n.get("champion_answers")),
+        _num(shown_errors),
+        _num(_ms(n.get("canary_p50_ms"))),
+        _pair(_ms(n.get("canary_p99_ms")), _ms(n.get("champion_p99_ms"))),
+        _num(n.get("mean_abs_score_difference")),
+        _pct(disagreement),
+        f'<td class="num">{_clock(n.get("started_at"))}</td>',
+        _verdict(n.get("passed")),
+    ]
+
+
+def release_steps_table(steps: list[dict[str, Any]]) -> str:
+    """One row per canary step: its share, then the numbers measured on it, side by side.
+
+    Numbers outside :data:`STEP_COLUMNS` (an offline replay's ROC-AUC on the routed rows) go
+    to a last column, present only when a step has some.
+    """
+    others = [
+        {
+            k: v
+            for k, v in sorted(step["numbers"].items())
+            if k not in STEP_KEYS and not isinstance(v, dict | list)
+        }
+        for step in steps
+    ]
+    rows = []
+    for step, other in zip(steps, others, strict=True):
+        row = [
+            _when(step["at"]),
+            f"v{_e(step['version'])}",
+            _num(None if step["percent"] is None else f"{step['percent']} %"),
+            _e(step.get("mode")),
+            _reasons([step["reason"]]),
+            *_step_cells(step["numbers"]),
+        ]
+        if any(others):
+            row.append("<br>".join(f"{escape(k)} {_e(v)}" for k, v in other.items()) or "-")
+        rows.append(row)
+    headers = ["at (UTC)", "version", "share", "mode", "why", *STEP_COLUMNS]
+    if any(others):
+        headers.append("other numbers")
+    return f'<div class="steps">{_table(headers, rows, "no release step recorded yet")}</div>'
+
+
 def release_html(release: dict[str, Any]) -> str:
     if (err := _error(release)) is not None:
         return err
@@ -228,25 +331,7 @@ def release_html(release: dict[str, Any]) -> str:
         f"<p>{now}</p>",
         "<h3>Release steps (canary share changes)</h3>",
     ]
-    rows = []
-    for step in release["steps"]:
-        shown = {
-            k: v
-            for k, v in sorted(step["numbers"].items())
-            if k != "percent" and not isinstance(v, dict | list)
-        }
-        rows.append(
-            [
-                _when(step["at"]),
-                f"v{_e(step['version'])}",
-                _num(None if step["percent"] is None else f"{step['percent']} %"),
-                _e(step.get("mode")),
-                _reasons([step["reason"]]),
-                "<br>".join(f"{escape(k)}: {_e(v)}" for k, v in shown.items()) or "-",
-            ]
-        )
-    headers = ["at (UTC)", "version", "share", "mode", "why", "numbers measured on the step"]
-    parts.append(_table(headers, rows, "no release step recorded yet"))
+    parts.append(release_steps_table(release["steps"]))
     for rec in release["records"]:
         record = rec["record"]
         verdict = record.get("passed")
@@ -260,7 +345,9 @@ def release_html(release: dict[str, Any]) -> str:
         flat = {k: v for k, v in record.items() if not isinstance(v, dict | list)}
         parts.append(
             _table(
-                ["figure", "value"], ([escape(k), _num(v)] for k, v in flat.items()), "empty record"
+                ["figure", "value"],
+                ([escape(k), _record_value(k, v)] for k, v in flat.items()),
+                "empty record",
             )
         )
         if record.get("reasons"):
@@ -268,9 +355,14 @@ def release_html(release: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def drift_chart(monitoring: dict[str, Any], group: str) -> str:
-    """One sensor's columns: drift score per day, its thresholds, the alarm days."""
-    drift = monitoring["drift"]
+def slice_title(name: str) -> str:
+    """How a drift slice is named on the page (``all`` is the whole fleet)."""
+    return "whole fleet" if name == FLEET else name
+
+
+def drift_chart(drift: dict[str, Any], group: str, width: int = DRIFT_CHART[0]) -> str:
+    """One sensor's columns in one slice (``ml_view.drift_series``): drift score per day, its
+    thresholds, the slice's alarm days."""
     columns = drift["groups"].get(group) or []
 
     def short(column: str) -> str:
@@ -284,25 +376,62 @@ def drift_chart(monitoring: dict[str, Any], group: str) -> str:
     methods = ", ".join(sorted({drift["methods"][c] for c in columns}))
     return plots.line_chart(
         {short(c): drift["series"][c] for c in columns},
-        title=f"Drift: {group}, whole fleet ({methods})",
+        title=f"Drift: {group}, {slice_title(drift['slice'])} ({methods})",
         y_label="drift score",
         alarm_days=drift["alarm_days"],
         days=drift["days"],
         thresholds=thresholds,
-        width=DRIFT_CHART[0],
+        width=width,
         height=DRIFT_CHART[1],
     )
 
 
+def slice_href(name: str) -> str:
+    """The page showing ``name``'s drift charts (relative: works under any mount prefix)."""
+    return f"?slice={quote(name, safe='')}#monitoring"
+
+
+def slice_selector(slices: list[dict[str, Any]], selected: str) -> str:
+    """Every slice of the drift table as a link, the selected one in bold, alarms marked."""
+    links = []
+    for sl in slices:
+        name = slice_title(sl["name"])
+        shown = (
+            f"<b>{escape(name)}</b>"
+            if sl["name"] == selected
+            else _link(slice_href(sl["name"]), name)
+        )
+        if sl["alarm_days"]:
+            days = "day" if sl["alarm_days"] == 1 else "days"
+            shown += f' <span class="fail">⚠ {sl["alarm_days"]} alarm {days}</span>'
+        links.append(f'<span class="slice">{shown}</span>')
+    return f'<p class="slices">Drift of: {" · ".join(links)}</p>'
+
+
 def drift_charts(monitoring: dict[str, Any]) -> str:
-    """A chart per sensor, side by side where the page is wide enough."""
-    groups = monitoring["drift"]["groups"]
-    if not groups:
+    """The slice selector, a chart per sensor of the selected slice, then, for every other
+    slice with an alarm, the charts of the sensors that drifted there (the fleet's scores can
+    stay low while one plant's drift raises the alarm)."""
+    drift = monitoring["drift"]
+    if not drift["groups"]:
         return plots.empty_chart(
             "Drift score per column", "no monitored day yet (monitor_drift has not run)"
         )
-    charts = "".join(f"<div>{drift_chart(monitoring, g)}</div>" for g in groups)
-    return f'<div class="charts">{charts}</div>'
+    parts = [slice_selector(monitoring.get("drift_slices") or [], drift["slice"])]
+    charts = "".join(f"<div>{drift_chart(drift, g)}</div>" for g in drift["groups"])
+    parts.append(f'<div class="charts">{charts}</div>')
+    for other in monitoring.get("slice_alarms") or []:
+        groups = [g for g in other["drifted_groups"] if g in other["groups"]] or list(
+            other["groups"]
+        )
+        name = slice_title(other["slice"])
+        parts.append(
+            f"<h3>Drift in {escape(name)}: {len(other['alarm_days'])} alarm days; the sensors"
+            f" that drifted there ({_link(slice_href(other['slice']), 'all its sensors')})</h3>"
+        )
+        charts = "".join(f"<div>{drift_chart(other, g)}</div>" for g in groups)
+        parts.append(f'<div class="charts">{charts}</div>')
+    return "".join(parts)
 
 
 def live_chart(monitoring: dict[str, Any]) -> str:
@@ -377,57 +506,110 @@ def live_table(days: list[dict[str, Any]]) -> str:
     return _table(headers, rows, "no live performance yet (labels arrive 24 h after a prediction)")
 
 
-def data_html(data: dict[str, Any]) -> str:
-    if (err := _error(data)) is not None:
-        return err
+def _covers(d: dict[str, Any]) -> str:
+    """The days a dataset's last write covered, and its day partitions where it has them."""
+    first, last = d.get("first_day"), d.get("last_day")
+    if not first:
+        return "-"
+    text = escape(first) if first == last else f"{escape(first)} .. {escape(str(last))}"
+    if d.get("partitions"):
+        text += f' <span class="muted">({d["partitions"]} day partitions)</span>'
+    return text
+
+
+def datasets_table(datasets: list[dict[str, Any]]) -> str:
+    """The current version of each dataset and what its last recorded write covered."""
     rows = [
         [
             escape(d["name"]),
             _e(d["kind"]),
             _num(d["version"]),
-            _num(d["rows"]),
-            _e(d["interval"]),
+            _num(d["rows"]) if d["rows"] is not None else '<td class="muted">not counted</td>',
+            _covers(d),
+            _num(d["rows_written"]),
             _when(d["written_at"]),
         ]
-        for d in data["datasets"]
+        for d in datasets
     ]
-    parts = [
-        "<h3>Current dataset versions</h3>",
-        _table(
-            ["dataset", "kind", "version", "rows", "last interval", "written (UTC)"],
-            rows,
-            "no curated dataset yet",
-        ),
-    ]
-    rows = [
+    headers = ["dataset", "kind", "version", "rows in the store now",
+               "last write covered (data interval, UTC days)", "rows written by it",
+               "last write at (UTC)"]  # fmt: skip
+    return _table(headers, rows, "no curated dataset yet") + (
+        '<p class="muted">A feature view\'s last write is its last materialization (the'
+        " partitions it replaced); a training set's, its window; a Delta table's, its last"
+        " landing day. Feature views are not counted whole (that reads every partition).</p>"
+        if rows
+        else ""
+    )
+
+
+QUARANTINE_COLUMNS = ("read", "curated", "quarantined")
+
+
+def quarantine_table(by_day: dict[str, Any]) -> str:
+    """One row per landing day (newest first), a column group per table; a day over its
+    contract's limit in red."""
+    tables = by_day["tables"]
+    if not by_day["rows"]:
+        return '<p class="muted">no ELT run recorded yet</p>'
+    head = '<tr><th rowspan="2">day</th>' + "".join(
+        f'<th class="group" colspan="{len(QUARANTINE_COLUMNS)}">{escape(t)}</th>' for t in tables
+    )
+    sub = "<tr>" + "".join(f"<th>{h}</th>" for _ in tables for h in QUARANTINE_COLUMNS) + "</tr>"
+    body = []
+    for row in by_day["rows"]:
+        cells = [f"<td>{_e(row['day'])}</td>"]
+        for table in tables:
+            d = row["tables"][table]
+            if d is None:
+                cells.append(f'<td class="muted" colspan="{len(QUARANTINE_COLUMNS)}">no run</td>')
+                continue
+            share = f"{100 * d['quarantine_share']:.1f} % ({d['rows_quarantined']})"
+            over = ' fail" title="over the contract\'s max_bad_share' if d["over_limit"] else ""
+            cells += [
+                _num(d["rows_read"]),
+                _num(d["rows_curated"]),
+                f'<td class="num{over}">{escape(share)}</td>',
+            ]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table>{head}</tr>{sub}{''.join(body)}</table>"
+
+
+def quarantine_chart(data: dict[str, Any]) -> str:
+    """The quarantined share per landing day per table, each contract's limit dashed, the days
+    a table went over its limit marked."""
+    days = data["days"]
+    series: dict[str, list[list[Any]]] = {}
+    for d in days:
+        series.setdefault(d["table"], []).append([d["day"], 100 * d["quarantine_share"]])
+    by_limit: dict[float, list[str]] = {}
+    for table in series:
+        limit = (data.get("limits") or {}).get(table)
+        if limit is not None:
+            by_limit.setdefault(100 * limit["max_bad_share"], []).append(table)
+    thresholds = {f"contract limit of {' and '.join(t)}:": v for v, t in sorted(by_limit.items())}
+    return plots.line_chart(
+        series,
+        title="Quarantined share of the rows read, per landing day",
+        y_label="quarantined %",
+        alarm_days=sorted({d["day"] for d in days if d.get("over_limit")}),
+        thresholds=thresholds,
+        empty_message="no ELT run recorded yet",
+    )
+
+
+def data_html(data: dict[str, Any]) -> str:
+    if (err := _error(data)) is not None:
+        return err
+    return "".join(
         [
-            _e(d["day"]),
-            escape(d["table"]),
-            _num(d["rows_read"]),
-            _num(d["rows_curated"]),
-            _num(d["rows_quarantined"]),
-            _pct(d["quarantine_share"]),
-            _num(d["version"]),
+            "<h3>Current dataset versions</h3>",
+            datasets_table(data["datasets"]),
+            "<h3>Rows and quarantine per landing day (newest first)</h3>",
+            quarantine_chart(data),
+            quarantine_table(data["by_day"]),
         ]
-        for d in reversed(data["days"])
-    ]
-    parts += [
-        "<h3>Rows and quarantine per landing day (newest first)</h3>",
-        _table(
-            [
-                "day",
-                "table",
-                "read",
-                "curated",
-                "quarantined",
-                "quarantined share",
-                "Delta version",
-            ],
-            rows,
-            "no ELT run recorded yet",
-        ),
-    ]
-    return "".join(parts)
+    )
 
 
 def search_html(search: dict[str, Any]) -> str:

@@ -1,16 +1,18 @@
 """Server-rendered SVG line charts for the ML view: one value per day per series.
 
 Hand-built SVG (no plotting library, no JavaScript): days on the x axis, a line with points
-per series (broken across a day without a value), dashed threshold lines, and each alarm day as
-a red band behind the lines (``<rect class="alarm" data-day=...>``) with "alarm" written above
-it, so an alarm reads at a glance and a test can find it. Each point carries a ``<title>`` with
+per series (broken across a day without a value), dashed threshold lines named at their left
+end, and each alarm day as a red band behind the lines (``<rect class="alarm" data-day=...>``)
+with "alarm" written inside it, below its top, where no threshold label lies, so an alarm reads
+at a glance and a test can find it. Each point carries a ``<title>`` with
 its exact value (a browser shows it on hover).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 960, 340
@@ -30,6 +32,57 @@ PALETTE = (
 ALARM_FILL = "#d62728"
 # Room for one x label ("10-01"): fewer labels on a narrow chart, never overlapping.
 X_LABEL_PX = 46
+
+
+LABEL_FONT = 11
+# A white outline under a label keeps it readable over the grid, the bands and the lines.
+HALO = ' paint-order="stroke" stroke="#fff" stroke-width="3" stroke-linejoin="round"'
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a one-line label lies: left edge, baseline, width (its height is the font's)."""
+
+    x: float
+    baseline: float
+    width: float
+
+    def overlaps(self, other: Box) -> bool:
+        """Whether the two labels' boxes share any pixel (with a pixel to spare)."""
+        return (
+            self.x < other.x + other.width + 1
+            and other.x < self.x + self.width + 1
+            and self.baseline - LABEL_FONT < other.baseline + 1
+            and other.baseline - LABEL_FONT < self.baseline + 1
+        )
+
+
+def _text_width(text: str, size: int = LABEL_FONT) -> float:
+    """A generous width for ``text`` in a sans-serif font (no font metrics server-side)."""
+    return 0.62 * size * len(text)
+
+
+def _free_box(x: float, baseline: float, text: str, taken: list[Box], bottom: float) -> Box:
+    """The first box for ``text`` at ``x``, from ``baseline`` down a line at a time, that
+    overlaps none of ``taken`` (the last try above ``bottom`` when every one does)."""
+    box = Box(x, baseline, _text_width(text))
+    while any(box.overlaps(t) for t in taken) and box.baseline + LABEL_FONT + 3 < bottom:
+        box = Box(x, box.baseline + LABEL_FONT + 3, box.width)
+    return box
+
+
+def _threshold_labels(
+    limits: Mapping[str, float], y: Callable[[float], float], x: float
+) -> list[Box]:
+    """A box per threshold label, at the left end of its line: above it, or below it where the
+    label of a threshold just above would be hit."""
+    boxes: list[Box] = []
+    for label, value in limits.items():
+        text = f"{label} {_label(value)}"
+        above = Box(x, y(value) - 4, _text_width(text))
+        below = Box(x, y(value) + LABEL_FONT + 2, above.width)
+        boxes.append(above if not any(above.overlaps(b) for b in boxes) else below)
+    return boxes
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -117,7 +170,10 @@ def line_chart(
     axis = sorted({d for pts in points.values() for d, _ in pts} | set(alarm_days) | set(days))
     limits = dict(thresholds or {})
     values = [v for pts in points.values() for _, v in pts] + list(limits.values())
-    ticks = _ticks(min(0.0, min(values)), max(values))
+    bottom, top = min(0.0, min(values)), max(values)
+    # Headroom over the highest value: a threshold there keeps its label inside the plot,
+    # clear of the title.
+    ticks = _ticks(bottom, top + 0.06 * (top - bottom))
     low, high = ticks[0], ticks[-1]
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
     step = plot_w / max(len(axis) - 1, 1)
@@ -140,12 +196,6 @@ def line_chart(
             f'<rect class="alarm" data-day="{escape(day)}" x="{x(day) - band / 2:.1f}" y="{TOP}"'
             f' width="{band:.1f}" height="{plot_h}" fill="{ALARM_FILL}" fill-opacity="0.18">'
             f"<title>alarm on {escape(day)}</title></rect>"
-        )
-    for run in _runs(sorted(alarm_days), axis):  # one word over consecutive alarm days
-        middle = (x(run[0]) + x(run[-1])) / 2
-        out.append(
-            f'<text x="{middle:.1f}" y="{TOP - 4}" font-size="11" fill="{ALARM_FILL}"'
-            f' text-anchor="middle">alarm</text>'
         )
     for tick in ticks:  # horizontal grid and y labels
         out.append(
@@ -171,12 +221,22 @@ def line_chart(
         f'<text x="16" y="{TOP + plot_h / 2:.1f}" font-size="13" text-anchor="middle"'
         f' transform="rotate(-90 16 {TOP + plot_h / 2:.1f})">{escape(y_label)}</text>'
     )
-    for label, value in limits.items():
+    labels = _threshold_labels(limits, y, LEFT + 6)
+    for (label, value), box in zip(limits.items(), labels, strict=True):
         out.append(
             f'<line class="threshold" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(value):.1f}"'
             f' y2="{y(value):.1f}" stroke="#000" stroke-dasharray="6 4"/>'
-            f'<text x="{LEFT + plot_w - 4}" y="{y(value) - 4:.1f}" font-size="11"'
-            f' text-anchor="end">{escape(label)} {_label(value)}</text>'
+            f'<text class="threshold-label" x="{box.x:.1f}" y="{box.baseline:.1f}"'
+            f' font-size="{LABEL_FONT}"{HALO}>{escape(label)} {_label(value)}</text>'
+        )
+    taken = list(labels)
+    for run in _runs(sorted(alarm_days), axis):  # one word per run of consecutive alarm days
+        middle = (x(run[0]) + x(run[-1])) / 2
+        word = _free_box(middle - _text_width("alarm") / 2, TOP + 14, "alarm", taken, TOP + plot_h)
+        taken.append(word)
+        out.append(
+            f'<text class="alarm-label" x="{middle:.1f}" y="{word.baseline:.1f}"'
+            f' font-size="{LABEL_FONT}" fill="{ALARM_FILL}" text-anchor="middle"{HALO}>alarm</text>'
         )
     legend_y = TOP
     for i, (name, pts) in enumerate(points.items()):

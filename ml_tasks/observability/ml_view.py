@@ -9,10 +9,12 @@ Plain functions, one per section of the view, each returning JSON-able dicts (th
 - :func:`release_section`: the canary's traffic share now and every recorded release step
   (the ``traffic`` events of the audit history carry each step's numbers) with the stage
   records the release wrote on the candidate's run (``release/shadow.json``, ``canary.json``);
-- :func:`monitoring_section`: the serving model's drift score per column per day, the alarm
-  days, the Evidently reports, and the live performance per version when that table exists;
-- :func:`data_section`: the curated datasets' current versions and, per landing day, rows read
-  and the quarantined share (from the manifest the ELT runs write);
+- :func:`monitoring_section`: the serving model's drift score per column per day of one slice
+  (the fleet, or a plant), the slices and their alarm days, the Evidently reports, and the
+  live performance per version when that table exists;
+- :func:`data_section`: the datasets' current versions with what their last write covered
+  and, per landing day, rows read and the quarantined share per table against its contract's
+  limit (from the manifest the ELT runs write);
 - :func:`search_section`: the search index's live version, kept versions, gate verdicts.
 
 Nothing here writes: a store that does not exist yet gives an empty section. The registry is
@@ -26,7 +28,7 @@ import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -297,17 +299,30 @@ def _serving_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [latest[k] for k in sorted(latest)]
 
 
-def drift_series(rows: list[dict[str, Any]], slice_name: str = "all") -> dict[str, Any]:
-    """Per column, the drift score per day of ``slice_name``; the thresholds; the alarm days."""
+FLEET = "all"  # the drift table's slice of every plant together
+
+
+def drift_series(rows: list[dict[str, Any]], slice_name: str = FLEET) -> dict[str, Any]:
+    """Per column, the drift score per day of ``slice_name``; the thresholds; the alarm days.
+
+    The fleet's alarm days are the days the model was in alarm (whatever slice drifted); a
+    plant's are the days that slice drifted (``drifted_slices``). ``drifted_groups``: the
+    sensors with a column that drifted in the slice on one of those days.
+    """
     series: dict[str, list[tuple[str, float]]] = defaultdict(list)
     thresholds: dict[str, float] = {}
     methods: dict[str, str] = {}
     days, alarm_days = [], []
+    drifted: set[str] = set()
     for row in _serving_rows(rows):
         day = str(row["interval_start"])[:10]
         days.append(day)
-        if row.get("breached"):
+        in_slice = slice_name in (row.get("drifted_slices") or [])
+        if row.get("breached") if slice_name == FLEET else in_slice:
             alarm_days.append(day)
+        if in_slice:
+            columns = (row.get("drifted_columns") or {}).get(slice_name) or []
+            drifted.update(column_group(c) for c in columns)
         scores = (row.get("column_scores") or {}).get(slice_name) or {}
         for column, (score, method, threshold) in sorted(scores.items()):
             series[column].append((day, float(score)))
@@ -318,10 +333,32 @@ def drift_series(rows: list[dict[str, Any]], slice_name: str = "all") -> dict[st
         "slice": slice_name,
         "days": days,
         "alarm_days": alarm_days,
+        "drifted_groups": sorted(drifted),
         "series": {k: [[d, v] for d, v in pts] for k, pts in sorted(series.items())},
         "thresholds": thresholds,
         "methods": methods,
     }
+
+
+def drift_slices(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every slice the drift table has scores for (the fleet first), with its alarm days
+    (counted as :func:`drift_series` marks them)."""
+    scored: dict[str, int] = defaultdict(int)
+    alarms: dict[str, int] = defaultdict(int)
+    for row in _serving_rows(rows):
+        for name in row.get("column_scores") or {}:
+            scored[name] += 1
+        for name in set(row.get("drifted_slices") or []) - {FLEET}:
+            alarms[name] += 1
+        alarms[FLEET] += bool(row.get("breached"))
+    ordered = sorted(scored, key=lambda name: (name != FLEET, name))
+    return [{"name": n, "days": scored[n], "alarm_days": alarms[n]} for n in ordered]
+
+
+def known_slice(monitoring: dict[str, Any], slice_name: str) -> bool:
+    """Whether ``slice_name`` is the fleet or a slice :func:`monitoring_section` listed."""
+    names = {s["name"] for s in monitoring.get("drift_slices") or []}
+    return slice_name == FLEET or slice_name in names
 
 
 def column_group(column: str) -> str:
@@ -422,27 +459,60 @@ def live_days(rows: list[dict[str, Any]], reports_dir: Path) -> list[dict[str, A
 
 
 def monitoring_section(
-    settings: Settings | None = None, model_name: str = MODEL_NAME
+    settings: Settings | None = None, model_name: str = MODEL_NAME, drift_slice: str = FLEET
 ) -> dict[str, Any]:
-    """Drift per column over time, drift status, reports, live performance per version."""
+    """Drift per column over time, drift status, reports, live performance per version.
+
+    ``drift``: the series of ``drift_slice`` (the fleet by default); ``slice_alarms``: the
+    series of every other slice with an alarm day, so the page can show where an alarm comes
+    from without a click (the fleet's mean can hide one plant's drift).
+    """
     from ml_tasks.monitoring import live_performance, store
     from ml_tasks.monitoring.status import drift_status
 
     s = settings or get_settings()
     rows = store.read_rows(model_name, s)
     live_rows = live_performance.read_rows(model_name, s)
+    slices = drift_slices(rows)
     return {
         "model_name": model_name,
         "status": drift_status(model_name, s),
-        "drift": drift_series(rows),
+        "drift": drift_series(rows, drift_slice),
+        "drift_slices": slices,
+        "slice_alarms": [
+            drift_series(rows, sl["name"])
+            for sl in slices
+            if sl["alarm_days"] and sl["name"] not in (drift_slice, FLEET)
+        ],
         "reports": report_links(rows, s.reports_dir),
         "live_performance": live_series(live_rows) if live_rows else None,
         "live_days": live_days(live_rows, s.reports_dir),
     }
 
 
-def quarantine_per_day(entries: list[Any]) -> list[dict[str, Any]]:
-    """Per curated table and landing day, the last recorded run's rows and quarantined share."""
+def quarantine_limits(contracts_dir: Path) -> dict[str, dict[str, float]]:
+    """Per curated table, its contract's quarantine limits (max_bad_share, min_bad_records)."""
+    from ml_tasks.elt.contracts import load_contract
+
+    limits = {}
+    for path in sorted(contracts_dir.glob("*.yaml")):
+        contract = load_contract(path.stem, contracts_dir)
+        limits[contract.curated_table] = {
+            "max_bad_share": contract.max_bad_share,
+            "min_bad_records": contract.min_bad_records,
+        }
+    return limits
+
+
+def quarantine_per_day(
+    entries: list[Any], limits: dict[str, dict[str, float]] | None = None
+) -> list[dict[str, Any]]:
+    """Per curated table and landing day, the last recorded run's rows and quarantined share.
+
+    ``over_limit``: the day quarantined more than its contract allows (as the ELT decides it:
+    a share above ``max_bad_share`` and at least ``min_bad_records`` rows); None without a
+    contract.
+    """
     latest: dict[tuple[str, str], Any] = {}
     for entry in entries:  # oldest first: a rerun of a day replaces its figures
         stats = entry.stats or {}
@@ -454,6 +524,8 @@ def quarantine_per_day(entries: list[Any]) -> list[dict[str, Any]]:
         st = entry.stats
         read = int(st.get("rows_read") or 0)
         rejected = int(st.get("rows_quarantined") or 0) + int(st.get("rows_conflict") or 0)
+        share = rejected / read if read else 0.0
+        limit = (limits or {}).get(table)
         out.append(
             {
                 "table": table,
@@ -461,8 +533,69 @@ def quarantine_per_day(entries: list[Any]) -> list[dict[str, Any]]:
                 "rows_read": read,
                 "rows_curated": int(st.get("rows_curated") or 0),
                 "rows_quarantined": rejected,
-                "quarantine_share": rejected / read if read else 0.0,
+                "quarantine_share": share,
+                "max_bad_share": None if limit is None else limit["max_bad_share"],
+                "over_limit": None
+                if limit is None
+                else share > limit["max_bad_share"] and rejected >= limit["min_bad_records"],
                 "version": entry.version,
+            }
+        )
+    return out
+
+
+def quarantine_by_day(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`quarantine_per_day`'s rows pivoted: one row per day (newest first), a cell per
+    table (None where the table had no run that day); the tables in order."""
+    tables = sorted({d["table"] for d in days})
+    cells: dict[str, dict[str, Any]] = defaultdict(dict)
+    for d in days:
+        cells[d["day"]][d["table"]] = d
+    return {
+        "tables": tables,
+        "rows": [
+            {"day": day, "tables": {t: cells[day].get(t) for t in tables}}
+            for day in sorted(cells, reverse=True)
+        ],
+    }
+
+
+def _covered_days(start: Any, end: Any) -> tuple[str | None, str | None]:
+    """The first and last day a write's data interval covers: ``end`` is exclusive when it is a
+    later midnight (``2026-10-03`` .. ``2026-10-31`` covers 10-03 to 10-30), inclusive when it
+    is the start day or carries a time of day."""
+    if not start:
+        return None, None
+    first, last = str(start)[:10], str(end or start)[:10]
+    midnight = len(str(end)) == 10 or str(end)[11:19] in ("00:00:00", "")
+    if last > first and midnight:
+        last = (date.fromisoformat(last) - timedelta(days=1)).isoformat()
+    return first, last
+
+
+def dataset_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per dataset of :func:`ml_tasks.status.current_status`, what its last write covered.
+
+    ``rows``: what the store holds now where it reports it (a Delta table, a training set);
+    ``rows_written``, ``first_day``..``last_day``: the last recorded write's rows and the
+    days of its data interval (a feature view's last materialization, a training set's window);
+    ``partitions``: the day partitions that write replaced (feature views).
+    """
+    out = []
+    for name, t in status["tables"].items():
+        first, last = _covered_days(t.get("interval_start"), t.get("interval_end"))
+        partitions = (t.get("stats") or {}).get("partitions")
+        out.append(
+            {
+                "name": name,
+                "kind": t.get("kind"),
+                "version": t.get("current_version"),
+                "rows": t.get("total_rows"),
+                "rows_written": t.get("row_count"),
+                "first_day": first,
+                "last_day": last,
+                "partitions": len(partitions) if isinstance(partitions, list) else None,
+                "written_at": t.get("written_at"),
             }
         )
     return out
@@ -474,19 +607,14 @@ def data_section(settings: Settings | None = None) -> dict[str, Any]:
     from ml_tasks.status import current_status
 
     s = settings or get_settings()
-    status = current_status(s)
-    datasets = [
-        {
-            "name": name,
-            "kind": t.get("kind"),
-            "version": t.get("current_version"),
-            "rows": t.get("total_rows"),
-            "interval": t.get("interval_start"),
-            "written_at": t.get("written_at"),
-        }
-        for name, t in status["tables"].items()
-    ]
-    return {"datasets": datasets, "days": quarantine_per_day(manifest.history(s.manifest_path))}
+    limits = quarantine_limits(s.contracts_dir)
+    days = quarantine_per_day(manifest.history(s.manifest_path), limits)
+    return {
+        "datasets": dataset_rows(current_status(s)),
+        "days": days,
+        "by_day": quarantine_by_day(days),
+        "limits": limits,
+    }
 
 
 def search_section(settings: Settings | None = None) -> dict[str, Any]:
@@ -568,8 +696,13 @@ def report_file(relative: str, settings: Settings | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
-def collect(settings: Settings | None = None, model_name: str = MODEL_NAME) -> dict[str, Any]:
-    """Every section; a section that fails to read shows its error instead of hiding the rest."""
+def collect(
+    settings: Settings | None = None, model_name: str = MODEL_NAME, drift_slice: str = FLEET
+) -> dict[str, Any]:
+    """Every section; a section that fails to read shows its error instead of hiding the rest.
+
+    ``drift_slice``: the slice whose drift the monitoring section charts.
+    """
     s = settings or get_settings()
     out: dict[str, Any] = {
         "model_name": model_name,
@@ -578,7 +711,7 @@ def collect(settings: Settings | None = None, model_name: str = MODEL_NAME) -> d
     readers: dict[str, Callable[[], dict[str, Any]]] = {
         "models": lambda: models_section(s, model_name),
         "release": lambda: release_section(s, model_name, out.get("models")),
-        "monitoring": lambda: monitoring_section(s, model_name),
+        "monitoring": lambda: monitoring_section(s, model_name, drift_slice),
         "data": lambda: data_section(s),
         "search": lambda: search_section(s),
     }

@@ -53,7 +53,9 @@ ROUTES = (
     "/ml/",
     "/ml/api/view",
     "/ml/api/models",
+    "/ml/?slice=plant_id=P2",
     "/ml/plots/drift/temperature_c.svg",
+    "/ml/plots/drift/pressure_bar.svg?slice=plant_id%3DP2",
     "/ml/plots/live.svg",
     "/ml/reports/failure_model/x/all.html",
     "/ml/artifacts/0123456789abcdef0123456789abcdef/evaluation/report.html",
@@ -139,3 +141,43 @@ def test_reports_and_cards_are_served_and_nothing_beside_them(client, home):
     )
     for path in refused:
         assert client.get(path, headers=headers).status_code == 404, path
+
+
+def test_the_drift_of_each_slice_and_nothing_else(client):
+    headers = {"Authorization": f"Bearer {token('admin')}"}
+    fleet = client.get("/ml/", headers=headers).text
+    # the selector lists the plant with its alarm days; the fleet page already shows the
+    # chart of the plant's drifted sensor (its score is low in the fleet's)
+    assert 'href="?slice=plant_id%3DP2#monitoring">plant_id=P2</a>' in fleet
+    assert "⚠ 2 alarm days" in fleet
+    assert "Drift: pressure_bar, plant_id=P2 (wasserstein)" in fleet
+    plant = client.get("/ml/?slice=plant_id=P2", headers=headers)
+    assert plant.status_code == 200
+    assert "<b>plant_id=P2</b>" in plant.text
+    assert "Drift: temperature_c, plant_id=P2 (wasserstein)" in plant.text
+    monitoring = client.get("/ml/api/monitoring?slice=plant_id=P2", headers=headers).json()
+    assert monitoring["drift"]["slice"] == "plant_id=P2"
+    assert monitoring["drift"]["alarm_days"] == ["2026-10-09", "2026-10-10"]
+    assert [s["name"] for s in monitoring["drift_slices"]] == ["all", "plant_id=P2"]
+    chart = client.get("/ml/plots/drift/pressure_bar.svg?slice=plant_id%3DP2", headers=headers)
+    assert chart.status_code == 200 and "plant_id=P2" in chart.text
+    for route in (
+        "/ml/?slice=plant_id=P9",
+        "/ml/api/view?slice=nothing",
+        "/ml/api/monitoring?slice=plant_id=P9",
+        "/ml/plots/drift/pressure_bar.svg?slice=plant_id=P9",
+    ):
+        assert client.get(route, headers=headers).status_code == 404, route
+
+
+def test_quarantine_one_row_per_day_over_the_contracts_limit(client):
+    headers = {"Authorization": f"Bearer {token('admin')}"}
+    data = client.get("/ml/api/data", headers=headers).json()
+    by_day = data["by_day"]
+    assert by_day["tables"] == ["telemetry", "work_orders_history"]
+    assert [r["day"] for r in by_day["rows"]][:2] == ["2026-10-24", "2026-10-23"]
+    over = sorted(d["day"] for d in data["days"] if d["over_limit"])
+    assert over == ["2026-10-09", "2026-10-10"]
+    page = client.get("/ml/", headers=headers).text
+    assert page.count('<td class="num fail"') == 2
+    assert "contract limit of telemetry and work_orders_history: 10" in page

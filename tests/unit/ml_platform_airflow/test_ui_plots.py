@@ -116,3 +116,53 @@ def test_a_narrow_chart_of_a_month_keeps_its_day_labels_apart_and_one_word_per_a
     assert all(b - a >= plots.X_LABEL_PX for a, b in itertools.pairwise(xs))
     assert len(root.findall(f".//{SVG}rect[@class='alarm']")) == 3
     assert [t.text for t in root.iter(f"{SVG}text")].count("alarm") == 2  # 09-10, and 20
+
+
+def label_boxes(root: ET.Element, cls: str) -> list[tuple[float, float, float, float]]:
+    """(left, top, right, bottom) of each text of class ``cls``, sized as a sans-serif font."""
+    boxes = []
+    for t in root.findall(f".//{SVG}text[@class='{cls}']"):
+        size = float(t.get("font-size"))
+        width = 0.6 * size * len(t.text)
+        x, y = float(t.get("x")), float(t.get("y"))
+        left = x - width / 2 if t.get("text-anchor") == "middle" else x
+        boxes.append((left, y - size, left + width, y))
+    return boxes
+
+
+def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_threshold_labels_and_alarm_words_never_cover_each_other():
+    days = [f"2026-10-{d:02d}" for d in range(1, 31)]
+    series = {"mean_1h": [[d, 0.05] for d in days], "std_1h": [[d, 0.1] for d in days]}
+    # the highest threshold is the top of the data, close to a second one; alarms at both ends
+    thresholds = {"threshold std_1h": 0.3, "threshold max_1h, mean_1h, min_1h": 0.28}
+    for alarm in (days[:3], days[-7:], [days[0], *days[-2:]]):
+        root = parse(
+            plots.line_chart(
+                series,
+                title="Drift: temperature_c, plant_id=P2 (wasserstein)",
+                y_label="drift score",
+                alarm_days=alarm,
+                thresholds=thresholds,
+                width=680,
+                height=280,
+            )
+        )
+        labels = label_boxes(root, "threshold-label")
+        words = label_boxes(root, "alarm-label")
+        assert len(labels) == 2 and words
+        for a, b in itertools.combinations(labels + words, 2):
+            assert not overlap(a, b), (alarm, a, b)
+        # threshold labels at the left end of their lines, inside the plot below the title
+        assert all(box[0] < plots.LEFT + 10 and box[1] > 24 for box in labels)
+        # each alarm word inside its band, below the band's top
+        bands = [
+            (float(r.get("x")), float(r.get("y")), float(r.get("x")) + float(r.get("width")))
+            for r in root.findall(f".//{SVG}rect[@class='alarm']")
+        ]
+        for word in words:
+            centre = (word[0] + word[2]) / 2
+            assert any(x0 <= centre <= x1 and word[1] >= top for x0, top, x1 in bands), word

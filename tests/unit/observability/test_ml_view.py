@@ -195,3 +195,78 @@ def test_an_empty_home_gives_empty_sections_and_writes_nothing(platform_home):
     assert view["monitoring"]["live_performance"] is None
     assert view["search"]["versions"] == []
     assert not platform_home.platform_home.exists()
+
+
+def test_a_plants_drift_series_marks_the_days_that_slice_drifted():
+    rows = [
+        drift_row("2026-10-01", "champion", False, 0.02),
+        {
+            **drift_row("2026-10-02", "champion", True, 0.03),
+            "drifted_slices": ["plant_id=P2"],
+            "drifted_columns": {"plant_id=P2": ["rpm"]},
+        },
+    ]
+    plant = ml_view.drift_series(rows, "plant_id=P2")
+    assert plant["series"] == {"rpm": [["2026-10-01", 0.9], ["2026-10-02", 0.9]]}
+    assert plant["alarm_days"] == ["2026-10-02"]
+    assert plant["drifted_groups"] == ["rpm"]
+    assert ml_view.drift_series(rows)["alarm_days"] == ["2026-10-02"]  # the model's alarm
+    assert ml_view.drift_slices(rows) == [
+        {"name": "all", "days": 2, "alarm_days": 1},
+        {"name": "plant_id=P2", "days": 2, "alarm_days": 1},
+    ]
+    monitoring = {"drift_slices": ml_view.drift_slices(rows)}
+    assert ml_view.known_slice(monitoring, "plant_id=P2")
+    assert ml_view.known_slice({"drift_slices": []}, "all")  # an empty table: the fleet
+    assert not ml_view.known_slice(monitoring, "plant_id=P9")
+
+
+def test_quarantine_over_the_contracts_limit_and_one_row_per_day():
+    limits = {"telemetry": {"max_bad_share": 0.1, "min_bad_records": 20}}
+    entries = [
+        manifest_entry("telemetry", "2026-10-01", 1, 100, 11),  # 11 % but 11 rows: not enough
+        manifest_entry("telemetry", "2026-10-02", 2, 1000, 110),  # 11 %, 110 rows: over
+        manifest_entry("work_orders_history", "2026-10-02", 1, 40, 30),  # no contract given
+    ]
+    days = ml_view.quarantine_per_day(entries, limits)
+    assert [d["over_limit"] for d in days] == [False, True, None]
+    pivot = ml_view.quarantine_by_day(days)
+    assert pivot["tables"] == ["telemetry", "work_orders_history"]
+    assert [r["day"] for r in pivot["rows"]] == ["2026-10-02", "2026-10-01"]  # newest first
+    assert pivot["rows"][0]["tables"]["work_orders_history"]["rows_read"] == 40
+    assert pivot["rows"][1]["tables"]["work_orders_history"] is None  # no run that day
+
+
+def test_quarantine_limits_come_from_the_contracts():
+    limits = ml_view.quarantine_limits(Path(__file__).parents[3] / "include" / "contracts")
+    assert limits["telemetry"]["max_bad_share"] == pytest.approx(0.1)
+    assert limits["work_orders_history"]["max_bad_share"] == pytest.approx(0.1)
+
+
+def test_dataset_rows_say_what_the_last_write_covered():
+    def entry(start: str, end: str, **more) -> dict:
+        return {"interval_start": start, "interval_end": end, "row_count": 7, "stats": {}, **more}
+
+    status = {
+        "tables": {
+            # a materialization of 30 days; its end is exclusive
+            "features_x": {
+                **entry("2026-10-01", "2026-10-31"),
+                "kind": "feature_view",
+                "stats": {"partitions": [f"p{i}" for i in range(30)]},
+            },
+            "training_set": {**entry("2026-10-03", "2026-10-31"), "kind": "training_set"},
+            "machines": {**entry("2026-10-01", "2026-10-01"), "kind": "delta"},  # a snapshot
+            "telemetry": {**entry("2026-10-30T00:00:00", "2026-10-31T00:00:00"), "kind": "delta"},
+        }
+    }
+    rows = {r["name"]: r for r in ml_view.dataset_rows(status)}
+    assert (rows["features_x"]["first_day"], rows["features_x"]["last_day"]) == (
+        "2026-10-01",
+        "2026-10-30",
+    )
+    assert rows["features_x"]["partitions"] == 30
+    assert rows["features_x"]["rows_written"] == 7
+    assert rows["training_set"]["last_day"] == "2026-10-30"
+    assert (rows["machines"]["first_day"], rows["machines"]["last_day"]) == ("2026-10-01",) * 2
+    assert (rows["telemetry"]["first_day"], rows["telemetry"]["last_day"]) == ("2026-10-30",) * 2
