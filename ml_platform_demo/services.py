@@ -228,6 +228,17 @@ def _signal_tree(root: psutil.Process, pgid: int, sig: signal.Signals) -> list[p
     return procs
 
 
+def _describe(procs: list[psutil.Process]) -> str:
+    """``pid (name)`` of each process, for the console line that says who was killed."""
+    out = []
+    for proc in procs:
+        try:
+            out.append(f"{proc.pid} ({proc.name()})")
+        except psutil.Error:
+            out.append(str(proc.pid))
+    return ", ".join(out)
+
+
 def stop_processes(roots: dict[str, psutil.Process], grace_s: float = 20.0) -> None:
     """SIGTERM each root's group and descendants, wait ``grace_s``, SIGKILL the survivors."""
     ordered = sorted(roots.items(), key=lambda kv: _stop_rank(kv[0]))
@@ -238,8 +249,10 @@ def stop_processes(roots: dict[str, psutil.Process], grace_s: float = 20.0) -> N
         tracked.extend(_signal_tree(root, root.pid, signal.SIGTERM))
     _gone, alive = psutil.wait_procs(tracked, timeout=grace_s)
     if alive:
-        names = ", ".join(f"{p.pid}" for p in alive)
-        print(f"SIGKILL to processes that ignored SIGTERM: {names}", flush=True)
+        print(
+            f"SIGKILL after {grace_s:g} s to what did not stop on SIGTERM: {_describe(alive)}",
+            flush=True,
+        )
     for pgid in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
