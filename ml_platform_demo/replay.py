@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -154,6 +155,25 @@ def replay_days(
         for status, n in ask_every_machine(url, machines).items():
             statuses[status] = statuses.get(status, 0) + n
     return {"hours": 24 * len(days), "feature_rows_written": written, "answers": statuses}
+
+
+def serve_days(
+    settings: Settings, days: Sequence[date], log_name: str = "gateway_replay.log"
+) -> dict[str, Any]:
+    """Replay ``days`` through a second gateway process (logging to ``logs/<log_name>``) on the
+    replay store, emptied first. Returns :func:`replay_days`'s dict with ``machines`` (how many
+    were asked each hour) and ``seconds``."""
+    from ml_platform_demo.gateway_process import gateway_process
+    from ml_platform_demo.steps.lifecycle import machine_ids
+
+    live = replay_settings(settings, settings.platform_home / "replay")
+    machines = machine_ids(settings)
+    t0 = time.perf_counter()
+    empty_store(settings, live)
+    log = settings.platform_home / "logs" / log_name
+    with gateway_process(settings, log, env=replay_env(live)) as url:
+        done = replay_days(settings, live, days, machines, url)
+    return {**done, "machines": len(machines), "seconds": time.perf_counter() - t0}
 
 
 def format_live_table(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -10,7 +10,6 @@ inside it make the numbers in-sample) and the promotion gate's view of it.
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 from ml_tasks.settings import Settings
@@ -41,9 +40,8 @@ def _training_window(settings: Settings, version: str) -> tuple[date, date] | No
 def run_live_performance_demo(end: date, settings: Settings, days: int = REPLAY_DAYS) -> int:
     """Replay the last ``days`` labelled days, judge and print; returns a process exit code."""
     from ml_platform_demo import replay
-    from ml_platform_demo.gateway_process import gateway_process
     from ml_platform_demo.orchestration import test_dag_for_days
-    from ml_platform_demo.steps.lifecycle import MODEL_NAME, machine_ids
+    from ml_platform_demo.steps.lifecycle import MODEL_NAME
     from ml_tasks.monitoring.live_performance import FLEET, read_rows
     from ml_tasks.monitoring.status import promotion_gate
     from ml_tasks.registry.models import CHAMPION, alias_version, client
@@ -53,19 +51,13 @@ def run_live_performance_demo(end: date, settings: Settings, days: int = REPLAY_
         print("      no @champion: nothing was served, nothing to judge")
         return 0
     replayed = replay_window(end, days)
-    live = replay.replay_settings(settings, settings.platform_home / "replay")
-    machines = machine_ids(settings)
-    t0 = time.perf_counter()
-    replay.empty_store(settings, live)
-    log = settings.platform_home / "logs" / "gateway_replay.log"
-    with gateway_process(settings, log, env=replay.replay_env(live)) as url:
-        done = replay.replay_days(settings, live, replayed, machines, url)
+    done = replay.serve_days(settings, replayed)
     answers = ", ".join(f"{status}: {n}" for status, n in sorted(done["answers"].items()))
     print(
         f"      replayed {replayed[0]}..{replayed[-1]} through a second gateway: "
-        f"{done['hours']} hours x {len(machines)} machines ({answers}), "
+        f"{done['hours']} hours x {done['machines']} machines ({answers}), "
         f"{done['feature_rows_written']} feature rows written hour by hour "
-        f"({time.perf_counter() - t0:.1f} s)"
+        f"({done['seconds']:.1f} s)"
     )
     judged = test_dag_for_days(
         "monitor_live_performance", [d + timedelta(days=1) for d in replayed], settings
