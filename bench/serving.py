@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -354,6 +355,14 @@ class Server:
         return total
 
     def stop(self, timeout: float = 60.0) -> None:
+        """The graceful stop, then whatever it left behind: a local Ray's agents outlived
+        ``ray_serve``'s SIGINT stop and kept a core busy for the next runs."""
+        import psutil
+
+        try:
+            descendants = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
         if self.process.poll() is None:
             self.process.send_signal(self.stop_signal)
             try:
@@ -361,6 +370,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        _gone, alive = psutil.wait_procs(descendants, timeout=10)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
 
 def start_server(
