@@ -59,9 +59,7 @@ def redact_quarantine(
         uri = settings.table_uri(contract.quarantine_table)
         if lake.open_table(uri, settings) is None:
             continue
-        done.append(
-            _redact_table(uri, contract.quarantine_table, contract.pseudonymise, settings)
-        )
+        done.append(_redact_table(uri, contract.quarantine_table, contract.pseudonymise, settings))
     return done
 
 

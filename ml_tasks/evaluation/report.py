@@ -219,9 +219,7 @@ def _verdict_section(evaluation: dict[str, Any], policy: PromotionPolicy) -> lis
     ]
 
 
-def render_html(
-    evaluation: dict[str, Any], plots: dict[str, Path], policy: PromotionPolicy
-) -> str:
+def render_html(evaluation: dict[str, Any], plots: dict[str, Path], policy: PromotionPolicy) -> str:
     """The report page (plots embedded, so the file stands alone), with the gate verdicts."""
     from ml_tasks.release.policy import METRIC_DIRECTIONS
 

@@ -48,14 +48,14 @@ def test_dag_test_runs_have_real_durations_and_task_logs_where_the_ui_reads(tmp_
     import sqlite3
 
     db = sqlite3.connect(home / "airflow" / "airflow.db")
-    (run_id, start, end), = db.execute(
+    ((run_id, start, end),) = db.execute(
         "SELECT run_id, julianday(start_date), julianday(end_date) FROM dag_run"
     ).fetchall()
     # The run took seconds; dag.test() used to date its start at the logical date (weeks ago).
     assert 0 <= (end - start) * 86400 < 3600, (end - start) * 86400
-    template = db.execute(
-        "SELECT filename FROM log_template ORDER BY id DESC LIMIT 1"
-    ).fetchone()[0]
+    template = db.execute("SELECT filename FROM log_template ORDER BY id DESC LIMIT 1").fetchone()[
+        0
+    ]
     assert template.startswith("dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id=")
     query = "SELECT task_id FROM task_instance WHERE run_id = ?"
     tasks = [task_id for (task_id,) in db.execute(query, (run_id,))]

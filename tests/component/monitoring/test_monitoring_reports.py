@@ -96,8 +96,10 @@ def test_a_real_evidently_page_gets_the_heading(offline, policy):  # ruff: ignor
     window_policy = replace(policy, reference=replace(policy.reference, start=START))
     result = _run(DRIFTED, offline, window_policy, _NoChampion())
     page = (
-        offline.reports_dir / "drift" / str(DRIFTED) / "failure_model-no-champion"
-    ).joinpath("plant_id=P2.html").read_text()
+        (offline.reports_dir / "drift" / str(DRIFTED) / "failure_model-no-champion")
+        .joinpath("plant_id=P2.html")
+        .read_text()
+    )
     text = _heading(page)
     assert f"{DRIFTED}" in text and "slice plant_id=P2" in text
     assert "fixed window 2026-10-01 .. 2026-10-07" in text

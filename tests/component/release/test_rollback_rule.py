@@ -60,10 +60,14 @@ def test_rollback_to_a_blocked_never_champion_version_is_refused(story, capsys):
     assert main(["rollback", "--model", MODEL, "--to-version", registry.worse]) == 1
     assert "was blocked by the promotion gate(s) metrics" in capsys.readouterr().err
     # Refused means untouched: aliases, statuses and the history.
-    assert aliases(c, MODEL) == before == {
-        "champion": registry.better,
-        "previous_champion": registry.good,
-    }
+    assert (
+        aliases(c, MODEL)
+        == before
+        == {
+            "champion": registry.better,
+            "previous_champion": registry.good,
+        }
+    )
     assert len(history.read_events(MODEL, s)) == events_before
     assert c.get_model_version(MODEL, registry.better).tags["release.status"] == "champion"
 

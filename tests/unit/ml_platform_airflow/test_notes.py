@@ -58,7 +58,9 @@ class FakeApi:
 
 
 TI = SimpleNamespace(
-    dag_id="promote_model", run_id="manual__2026-10-30T00:00:00+00:00", task_id="gate_metrics",
+    dag_id="promote_model",
+    run_id="manual__2026-10-30T00:00:00+00:00",
+    task_id="gate_metrics",
     map_index=-1,
 )
 
@@ -125,15 +127,18 @@ def test_a_blocking_gate_logs_its_reasons_and_notes_them(airflow_home, monkeypat
     from ml_tasks.release.gates import Check, GateDecision
 
     check = Check(
-        "max_regression_abs", "roc_auc", 0.61, 0.93, 0.01, False,
+        "max_regression_abs",
+        "roc_auc",
+        0.61,
+        0.93,
+        0.01,
+        False,
         "roc_auc: challenger 0.6100 vs champion 0.9300: regression 0.3200 > "
         "max_regression_abs 0.0100",
     )
     decision = GateDecision("metrics", "failure_model", "3", "2", False, (check,))
     monkeypatch.setattr("ml_tasks.release.gates.decide", lambda *a, **k: decision)
-    sensor = PromotionGateSensor(
-        task_id="gate_metrics", gate="metrics", version="3"
-    )
+    sensor = PromotionGateSensor(task_id="gate_metrics", gate="metrics", version="3")
     ti = GateTI(**vars(TI))
     with FakeApi() as api:
         monkeypatch.setenv("AIRFLOW__API__BASE_URL", api.url)

@@ -130,7 +130,5 @@ def test_the_verdict_is_kept_on_the_version(monkeypatch):
     monkeypatch.setattr(
         "ml_tasks.release.gates.decide", lambda *a, **k: calls.append(k) or decision(True)
     )
-    PromotionGateSensor(task_id="g", gate="metrics", version="3").poke(
-        {"ti": FakeTI()}
-    )
+    PromotionGateSensor(task_id="g", gate="metrics", version="3").poke({"ti": FakeTI()})
     assert calls[0]["record"] is True  # the rollback rule reads the recorded verdicts
