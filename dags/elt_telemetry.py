@@ -44,7 +44,7 @@ from airflow.sdk import dag, task
 from ml_platform_airflow.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
 from ml_platform_airflow.sensors import LandingDataSensor
-from ml_platform_airflow.timetables import LandingDayTimetable
+from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
 
 
 def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
@@ -80,34 +80,47 @@ def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
 def elt_telemetry() -> None:
     @task(multiple_outputs=False, outlets=[CURATED_MACHINES])
     def load_machines(
-        *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
+        *,
+        data_interval_start: Any = None,
+        dag_run: Any = None,
+        run_id: Any = None,
+        outlet_events: Any = None,
     ) -> dict:
         """Validate and load the machines reference table."""
         from ml_tasks.elt.pipeline import load_machines as run
 
-        result = run(data_interval_start.date(), run_id=run_id).as_dict()  # XCom carries JSON
+        # XCom carries JSON.
+        result = run(landing_day(data_interval_start, dag_run), run_id=run_id).as_dict()
         outlet_events[CURATED_MACHINES].extra = _event_extra(result)
         return result
 
     @task(multiple_outputs=False, outlets=[CURATED_TELEMETRY])
     def curate_telemetry(
-        *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
+        *,
+        data_interval_start: Any = None,
+        dag_run: Any = None,
+        run_id: Any = None,
+        outlet_events: Any = None,
     ) -> dict:
         """Validate, quarantine, deduplicate and merge one landing day of telemetry."""
         from ml_tasks.elt.pipeline import curate_telemetry as run
 
-        result = run(data_interval_start.date(), run_id=run_id).as_dict()
+        result = run(landing_day(data_interval_start, dag_run), run_id=run_id).as_dict()
         outlet_events[CURATED_TELEMETRY].extra = _event_extra(result)
         return result
 
     @task(multiple_outputs=False, outlets=[CURATED_WORK_ORDERS])
     def curate_work_orders(
-        *, data_interval_start: Any = None, run_id: Any = None, outlet_events: Any = None
+        *,
+        data_interval_start: Any = None,
+        dag_run: Any = None,
+        run_id: Any = None,
+        outlet_events: Any = None,
     ) -> dict:
         """Curate one landing day of work-order changes and rebuild the current state."""
         from ml_tasks.elt.pipeline import curate_maintenance as run
 
-        result = run(data_interval_start.date(), run_id=run_id).as_dict()
+        result = run(landing_day(data_interval_start, dag_run), run_id=run_id).as_dict()
         outlet_events[CURATED_WORK_ORDERS].extra = _event_extra(result["current"]) | {
             "history_version": result["history"]["version"],
             "history_rows_curated": result["history"]["rows_curated"],

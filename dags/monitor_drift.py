@@ -54,7 +54,7 @@ from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import DriftAlarmNotifier, PlatformAlertNotifier
 from ml_platform_airflow.resources import executor_config
 from ml_platform_airflow.sensors import FeaturePartitionsSensor, landing_wait_seconds
-from ml_platform_airflow.timetables import LandingDayTimetable
+from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
 
 
 @dag(
@@ -114,13 +114,17 @@ def monitor_drift() -> None:
         executor_config=executor_config("drift"),
     )
     def check_drift(
-        *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
+        *,
+        data_interval_start: Any = None,
+        dag_run: Any = None,
+        run_id: Any = None,
+        params: Any = None,
     ) -> dict:
         """Quality and drift of the day; reports, MLflow run and drift-table row."""
         from ml_tasks.monitoring.pipeline import run_monitoring
 
         result = run_monitoring(
-            data_interval_start.date(),
+            landing_day(data_interval_start, dag_run),
             model_name=params["model_name"],
             alias=params.get("alias", "champion"),
             current_sample_rows=params.get("current_sample_rows"),

@@ -50,7 +50,7 @@ from ml_platform_airflow.assets import DRIFT_ALARM
 from ml_platform_airflow.constants import MODEL_NAME
 from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import LivePerformanceAlarmNotifier, PlatformAlertNotifier
-from ml_platform_airflow.timetables import LandingDayTimetable
+from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
 
 
 @dag(
@@ -92,12 +92,17 @@ from ml_platform_airflow.timetables import LandingDayTimetable
 def monitor_live_performance() -> None:
     @task(multiple_outputs=False)
     def check_live_performance(
-        *, data_interval_start: Any = None, run_id: Any = None, params: Any = None
+        *,
+        data_interval_start: Any = None,
+        dag_run: Any = None,
+        run_id: Any = None,
+        params: Any = None,
     ) -> dict:
         """The labelled day's live numbers; table rows, report, MLflow metrics."""
         from ml_tasks.monitoring.live_performance import evaluate_day, verdict_lines
 
-        day = data_interval_start.date() - timedelta(days=int(params.get("lag_days", 1)))
+        lag = timedelta(days=int(params.get("lag_days", 1)))
+        day = landing_day(data_interval_start, dag_run) - lag
         summary = evaluate_day(
             day,
             model_name=params["model_name"],

@@ -105,6 +105,7 @@ def refresh_embeddings() -> None:
     def wait_for_manuals(
         *,
         data_interval_start: Any = None,
+        dag_run: Any = None,
         params: Any = None,
         triggering_asset_events: Any = None,
     ) -> bool:
@@ -117,13 +118,16 @@ def refresh_embeddings() -> None:
             for events in (triggering_asset_events or {}).values()
             for event in events
         ]
-        day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
+        # A run without a logical date has no interval: the day its run_after falls in.
+        interval = data_interval_start or getattr(dag_run, "run_after", None)
+        day = snapshot_day(params.get("snapshot_date"), extras, interval)
         return not missing_landing(day, ("manuals",))
 
     @task(multiple_outputs=False, inlets=[MANUALS_LANDING])
     def chunk_manuals(
         *,
         data_interval_start: Any = None,
+        dag_run: Any = None,
         params: Any = None,
         triggering_asset_events: Any = None,
     ) -> dict:
@@ -135,7 +139,9 @@ def refresh_embeddings() -> None:
             for events in (triggering_asset_events or {}).values()
             for event in events
         ]
-        day = snapshot_day(params.get("snapshot_date"), extras, data_interval_start)
+        # A run without a logical date has no interval: the day its run_after falls in.
+        interval = data_interval_start or getattr(dag_run, "run_after", None)
+        day = snapshot_day(params.get("snapshot_date"), extras, interval)
         return chunk_manuals(day)
 
     # The embedding model runs here: its own pod size under the KubernetesExecutor.

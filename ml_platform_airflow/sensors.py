@@ -53,7 +53,8 @@ def landing_wait_seconds() -> float:
 
 
 class LandingDataSensor(BaseSensorOperator):
-    """Succeeds when every source in ``sources`` has its landing partition for ``day``."""
+    """Succeeds when every source in ``sources`` has its landing partition for ``day``
+    (default: the run's landing day, :func:`~ml_platform_airflow.timetables.landing_day`)."""
 
     template_fields: Sequence[str] = ("day",)
 
@@ -61,7 +62,7 @@ class LandingDataSensor(BaseSensorOperator):
         self,
         *,
         sources: Sequence[str] = ("telemetry", "work_orders"),
-        day: str = "{{ data_interval_start | ds }}",
+        day: str | None = None,
         poke_interval: float = POKE_INTERVAL_S,
         timeout: float | None = None,
         mode: str = "reschedule",
@@ -78,13 +79,19 @@ class LandingDataSensor(BaseSensorOperator):
         self.day = day
 
     def poke(self, context: Any) -> bool:
+        from ml_platform_airflow.timetables import landing_day
         from ml_tasks.elt.readiness import missing_landing
 
-        missing = missing_landing(date.fromisoformat(str(self.day)), self.sources)
+        day = (
+            date.fromisoformat(str(self.day))
+            if self.day
+            else landing_day(context.get("data_interval_start"), context.get("dag_run"))
+        )
+        missing = missing_landing(day, self.sources)
         if missing:
             self.log.info(
                 "landing data of %s not complete yet (%s); checking again in %.0f s",
-                self.day,
+                day,
                 ", ".join(missing),
                 self.poke_interval,
             )
@@ -105,9 +112,10 @@ class FeaturePartitionsSensor(BaseSensorOperator):
         super().__init__(poke_interval=poke_interval, timeout=timeout, mode=mode, **kwargs)
 
     def poke(self, context: Any) -> bool:
+        from ml_platform_airflow.timetables import landing_day
         from ml_tasks.monitoring.frames import missing_partitions
 
-        day = context["data_interval_start"].date()
+        day = landing_day(context.get("data_interval_start"), context.get("dag_run"))
         missing = missing_partitions(day)
         if missing:
             self.log.info(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
@@ -39,7 +40,26 @@ def test_sensor_timeout_defaults_to_six_hours(monkeypatch):
     monkeypatch.delenv("PLATFORM_LANDING_WAIT_SECONDS", raising=False)
     sensor = LandingDataSensor(task_id="wait_for_landing")
     assert sensor.timeout == 6 * 3600
-    assert sensor.day == "{{ data_interval_start | ds }}"
+    assert sensor.day is None  # the run's landing day, worked out in poke()
+
+
+def test_landing_sensor_without_a_day_waits_for_the_runs_landing_day(platform_home):
+    """The day comes from the data interval, or from run_after for a run triggered without a
+    logical date (no data interval: the template it had before rendered "None")."""
+    sensor = LandingDataSensor(task_id="wait_for_landing")
+    no_interval = {
+        "data_interval_start": None,
+        "dag_run": SimpleNamespace(run_after=datetime(2026, 10, 3, 17, 5, tzinfo=UTC)),
+    }
+    with_interval = {"data_interval_start": datetime(2026, 10, 3, tzinfo=UTC)}
+    assert sensor.poke(no_interval) is False
+    assert sensor.poke(with_interval) is False
+    for source, name in (("telemetry", "events.jsonl"), ("work_orders", "cdc.jsonl")):
+        folder = landing_partition(platform_home.landing_dir, source, date(2026, 10, 3))
+        folder.mkdir(parents=True)
+        (folder / name).write_text("{}\n")
+    assert sensor.poke(no_interval) is True
+    assert sensor.poke(with_interval) is True
 
 
 def test_features_sensor_pokes_until_every_view_has_the_days_partition(platform_home):
