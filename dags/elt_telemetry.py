@@ -44,7 +44,7 @@ from airflow.sdk import dag, task
 from ml_platform_airflow.assets import CURATED_MACHINES, CURATED_TELEMETRY, CURATED_WORK_ORDERS
 from ml_platform_airflow.notifiers import PlatformAlertNotifier
 from ml_platform_airflow.sensors import LandingDataSensor
-from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 def _event_extra(result: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +87,7 @@ def elt_telemetry() -> None:
         outlet_events: Any = None,
     ) -> dict:
         """Validate and load the machines reference table."""
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.elt.pipeline import load_machines as run
 
         # XCom carries JSON.
@@ -103,6 +104,7 @@ def elt_telemetry() -> None:
         outlet_events: Any = None,
     ) -> dict:
         """Validate, quarantine, deduplicate and merge one landing day of telemetry."""
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.elt.pipeline import curate_telemetry as run
 
         result = run(landing_day(data_interval_start, dag_run), run_id=run_id).as_dict()
@@ -118,6 +120,7 @@ def elt_telemetry() -> None:
         outlet_events: Any = None,
     ) -> dict:
         """Curate one landing day of work-order changes and rebuild the current state."""
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.elt.pipeline import curate_maintenance as run
 
         result = run(landing_day(data_interval_start, dag_run), run_id=run_id).as_dict()

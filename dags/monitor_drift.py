@@ -54,7 +54,7 @@ from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import DriftAlarmNotifier, PlatformAlertNotifier
 from ml_platform_airflow.resources import executor_config
 from ml_platform_airflow.sensors import FeaturePartitionsSensor, landing_wait_seconds
-from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 @dag(
@@ -121,6 +121,7 @@ def monitor_drift() -> None:
         params: Any = None,
     ) -> dict:
         """Quality and drift of the day; reports, MLflow run and drift-table row."""
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.monitoring.pipeline import run_monitoring
 
         result = run_monitoring(

@@ -50,7 +50,7 @@ from ml_platform_airflow.assets import DRIFT_ALARM
 from ml_platform_airflow.constants import MODEL_NAME
 from ml_platform_airflow.notes import note_current_task
 from ml_platform_airflow.notifiers import LivePerformanceAlarmNotifier, PlatformAlertNotifier
-from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 @dag(
@@ -99,6 +99,7 @@ def monitor_live_performance() -> None:
         params: Any = None,
     ) -> dict:
         """The labelled day's live numbers; table rows, report, MLflow metrics."""
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.monitoring.live_performance import evaluate_day, verdict_lines
 
         lag = timedelta(days=int(params.get("lag_days", 1)))

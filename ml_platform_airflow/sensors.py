@@ -79,7 +79,7 @@ class LandingDataSensor(BaseSensorOperator):
         self.day = day
 
     def poke(self, context: Any) -> bool:
-        from ml_platform_airflow.timetables import landing_day
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.elt.readiness import missing_landing
 
         day = (
@@ -112,7 +112,7 @@ class FeaturePartitionsSensor(BaseSensorOperator):
         super().__init__(poke_interval=poke_interval, timeout=timeout, mode=mode, **kwargs)
 
     def poke(self, context: Any) -> bool:
-        from ml_platform_airflow.timetables import landing_day
+        from ml_platform_airflow.intervals import landing_day
         from ml_tasks.monitoring.frames import missing_partitions
 
         day = landing_day(context.get("data_interval_start"), context.get("dag_run"))

@@ -19,9 +19,6 @@ timetables its plugins declare, by this class path.
 
 from __future__ import annotations
 
-from datetime import UTC, date
-from typing import Any
-
 from airflow.timetables.base import DataInterval
 from airflow.timetables.interval import CronDataIntervalTimetable
 from pendulum import DateTime
@@ -34,22 +31,3 @@ class LandingDayTimetable(CronDataIntervalTimetable):
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         start = self._align_to_prev(run_after)
         return DataInterval(start=start, end=self._get_next(start))
-
-
-def landing_day(data_interval_start: Any, dag_run: Any = None) -> date:
-    """The landing day a daily run processes (UTC).
-
-    Its data interval's start, normally. A run created without a logical date (REST API
-    ``"logical_date": null``, or the UI's trigger form with the field cleared) has no data
-    interval in Airflow 3; it processes the day its ``run_after`` falls in, as the daily
-    ``LandingDayTimetable`` gives a trigger at that time, instead of failing deep in a task on
-    ``None``.
-    """
-    moment = data_interval_start
-    if moment is None:
-        moment = getattr(dag_run, "run_after", None)
-        if moment is None:
-            raise ValueError(
-                "this run has no data interval and no run_after: trigger it with a logical date"
-            )
-    return moment.astimezone(UTC).date()

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ml_platform_airflow.timetables import LandingDayTimetable, landing_day
+from ml_platform_airflow.intervals import landing_day
+from ml_platform_airflow.timetables import LandingDayTimetable
 
 
 def test_the_data_interval_start_decides_when_there_is_one() -> None:
