@@ -35,6 +35,8 @@ class DropRule:
     min_roc_auc: float | None = None
     max_recall_drop: float | None = None
     min_recall: float | None = None
+    # A floor only: the offline evaluation's PR-AUC is not recorded per version here.
+    min_pr_auc: float | None = None
 
 
 def slice_metrics(
@@ -113,6 +115,7 @@ def drop_reasons(
         ("roc_auc", "ROC-AUC", "roc_auc", rule.max_roc_auc_drop, rule.min_roc_auc),
         ("recall_at_alert", "recall at the served alert", "recall_at_budget",
          rule.max_recall_drop, rule.min_recall),
+        ("pr_auc", "PR-AUC", "pr_auc", None, rule.min_pr_auc),
     )  # fmt: skip
     for key, label, offline_key, max_drop, floor in checks:
         value = live.get(key)

@@ -209,6 +209,7 @@ def compute_rows(
         min_roc_auc=live.min_roc_auc,
         max_recall_drop=live.max_recall_drop,
         min_recall=live.min_recall,
+        min_pr_auc=live.min_pr_auc,
     )
     rows: list[dict[str, Any]] = []
     for (version, alias), group in labelled.groupby(["model_version", "alias"], sort=True):

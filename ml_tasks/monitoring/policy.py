@@ -112,6 +112,7 @@ class LivePerformancePolicy:
     min_roc_auc: float | None = None
     max_recall_drop: float | None = None
     min_recall: float | None = None
+    min_pr_auc: float | None = None
     # Which slices' breach raises the alarm: "fleet" or "every_slice" (plants too).
     alarm_on: str = "fleet"
     # Aliases whose live numbers can raise the alarm (the others are computed and reported).
@@ -256,6 +257,7 @@ def _live_problems(live: LivePerformancePolicy) -> list[str]:
         ("live_performance.min_roc_auc", live.min_roc_auc),
         ("live_performance.max_recall_drop", live.max_recall_drop),
         ("live_performance.min_recall", live.min_recall),
+        ("live_performance.min_pr_auc", live.min_pr_auc),
     ):
         if bound is not None and not 0 <= bound <= 1:
             problems.append(f"{label} must be in [0, 1] or null, got {bound}")

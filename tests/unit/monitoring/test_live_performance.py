@@ -78,6 +78,20 @@ def test_drop_rule() -> None:
     assert live_metrics.drop_reasons({"recall_at_alert": 0.3}, offline, recall, where="x")
 
 
+def test_the_pr_auc_floor_sees_a_day_whose_ranking_still_looks_fine() -> None:
+    # The demo's frozen-features day: ROC-AUC inside the clean range, PR-AUC far below it.
+    rule = live_metrics.DropRule(max_roc_auc_drop=0.1, min_roc_auc=0.7, min_pr_auc=0.6)
+    offline = {"roc_auc": 0.992}
+    frozen = {"roc_auc": 0.940, "pr_auc": 0.476}
+    reasons = live_metrics.drop_reasons(frozen, offline, rule, where="fleet")
+    assert reasons == ["fleet: live PR-AUC 0.476 is below the floor 0.6"]
+    clean = {"roc_auc": 0.933, "pr_auc": 0.810}  # the worst clean day of the calibration
+    assert live_metrics.drop_reasons(clean, offline, rule, where="fleet") == []
+    assert (
+        live_metrics.drop_reasons({"roc_auc": 0.94, "pr_auc": None}, offline, rule, where="x") == []
+    )
+
+
 def test_a_day_is_labelled_once_its_last_hour_horizon_has_passed() -> None:
     horizon = timedelta(hours=24)
     # Day D's last hour is D 23:00; its label needs work orders until D+1 23:00.
