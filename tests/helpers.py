@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -83,3 +86,32 @@ def set_path(body: Any, path: tuple[Any, ...], value: Any) -> None:
         del node[path[-1]]
     else:
         node[path[-1]] = value
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The parent environment without any Airflow/platform setting, pointed at ``home``: a child
+    process then configures Airflow from the project's own defaults only."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME", "PLATFORM_"))
+    }
+    env["PLATFORM_HOME"] = str(home)
+    return env
+
+
+def run_python(
+    args: list[str], env: dict[str, str], timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """``python <args>`` from the repository root with ``env``; output captured, never raises."""
+    from ml_tasks.settings import REPO_ROOT
+
+    return subprocess.run(
+        [sys.executable, *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

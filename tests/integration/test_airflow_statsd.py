@@ -3,15 +3,13 @@ name it sends maps to a labelled Prometheus metric (include/monitoring/statsd/ma
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ml_tasks.settings import REPO_ROOT
+from tests.helpers import clean_env, run_python
 from tests.statsd_mapping import DROPPED, load_rules, map_name
 
 pytestmark = pytest.mark.integration
@@ -76,24 +74,9 @@ def test_a_dag_run_sends_statsd_metrics_that_all_map(tmp_path: Path) -> None:
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
             "AIRFLOW__METRICS__STATSD_PORT": str(sock.getsockname()[1]),
         }
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME", "PLATFORM_"))
-        }
-        env |= metrics_env | {
-            "PLATFORM_HOME": str(tmp_path / "platform"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            env=env,
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        env = clean_env(tmp_path / "platform") | metrics_env
+        env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
+        result = run_python(["-c", SCRIPT], env)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert "RESULT failed" in result.stdout, result.stdout[-3000:]
         packets = _received(sock)

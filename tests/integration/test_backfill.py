@@ -7,43 +7,17 @@ be repointed at the temporary metadata DB.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
-from ml_tasks.settings import REPO_ROOT
+from tests.helpers import clean_env, run_python
 
 pytestmark = pytest.mark.integration
 
 DAYS = ("2026-10-01", "2026-10-02")
-
-
-def _clean_env(home: Path) -> dict[str, str]:
-    """The parent environment without any Airflow/platform setting, pointed at ``home``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME", "PLATFORM_"))
-    }
-    env["PLATFORM_HOME"] = str(home)
-    return env
-
-
-def _run(args: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _processes_using(airflow_home: Path) -> list[str]:
@@ -77,7 +51,7 @@ def platform_home(tmp_path: Path) -> Path:
         "import datetime as d; from ml_platform_demo.generate import generate; "
         "generate(d.date(2026, 10, 1), 2, 5, interval_minutes=60)"
     )
-    result = _run(["-c", code], _clean_env(home), timeout=120)
+    result = run_python(["-c", code], clean_env(home), timeout=120)
     assert result.returncode == 0, result.stderr
     return home
 
@@ -105,7 +79,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
     had logical date D+1 for day D, the backfill's logical date D).
     """
     home = tmp_path / "platform"
-    env = _clean_env(home)
+    env = clean_env(home)
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     make_run = (
         "import datetime as d\n"
@@ -117,14 +91,14 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
         "for day, state in test_dag_for_days('elt_telemetry', days):\n"
         "    print('RAN', day, state)\n"
     )
-    result = _run(["-c", make_run], env, timeout=900)
+    result = run_python(["-c", make_run], env, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count(" success") == 3, result.stdout[-3000:]
     before, rows_before, distinct_before = _telemetry_state(home)
     assert before == {"2026-10-01": 1, "2026-10-02": 1, "2026-10-03": 1}
 
     args = ["-m", "ml_platform_demo", "backfill", "--from", "2026-10-02", "--to", "2026-10-03"]
-    result = _run([*args, "--timeout", "600"], env, timeout=900)
+    result = run_python([*args, "--timeout", "600"], env, timeout=900)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     for day in ("2026-10-02", "2026-10-03"):
@@ -142,7 +116,7 @@ def test_backfill_after_make_run_reprocesses_exactly_its_days(tmp_path: Path) ->
 def test_backfill_runs_both_days_and_leaves_nothing_running(platform_home: Path) -> None:
     airflow_home = platform_home / "airflow"
     args = ["-m", "ml_platform_demo", "backfill", "--from", DAYS[0], "--to", DAYS[-1]]
-    result = _run([*args, "--timeout", "300"], _clean_env(platform_home), timeout=600)
+    result = run_python([*args, "--timeout", "300"], clean_env(platform_home), timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ml_tasks.settings import REPO_ROOT
+from tests.helpers import clean_env, run_python
 
 pytestmark = pytest.mark.integration
 
@@ -27,21 +24,8 @@ print('RESULT', json.dumps([str(s) for _, s in test_dag_for_days('elt_telemetry'
 
 def test_dag_test_runs_have_real_durations_and_task_logs_where_the_ui_reads(tmp_path: Path):
     home = tmp_path / "platform"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW__", "AIRFLOW_HOME", "PLATFORM_"))
-    }
-    env |= {"PLATFORM_HOME": str(home), "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = clean_env(home) | {"AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
+    result = run_python(["-c", SCRIPT], env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert 'RESULT ["success"]' in result.stdout, result.stdout[-3000:]
 
